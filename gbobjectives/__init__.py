@@ -1,0 +1,41 @@
+"""gbobjectives: robust and imbalance-aware training objectives for XGBoost and LightGBM.
+
+Layers (each module imports only from the layers above it in this list):
+
+1. ``kernels/``: scalar loss math (``scalar``), the CPU loops (``cpu``), CUDA kernels (``cuda``).
+2. ``losses/``: loss objects: parameters, validation, curvature choice, optimal constants.
+3. ``checking``: finite-difference verification of any loss.
+
+Importing the package compiles nothing and never imports CUDA.
+"""
+
+from .checking import GradientCheck, check_gradients
+from .losses import (
+    LOSSES,
+    ClassBalanced,
+    CrossEntropy,
+    Focal,
+    Huber,
+    LogCosh,
+    Loss,
+    PseudoHuber,
+    Quantile,
+    get_loss,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LOSSES",
+    "ClassBalanced",
+    "CrossEntropy",
+    "Focal",
+    "GradientCheck",
+    "Huber",
+    "LogCosh",
+    "Loss",
+    "PseudoHuber",
+    "Quantile",
+    "check_gradients",
+    "get_loss",
+]

@@ -1,0 +1,96 @@
+"""The CPU loops: one parallel loop per shape of loss, serving every loss kind.
+
+Layer 2: imports only ``scalar``. Weights are applied here and nowhere else:
+``w`` is the per-row sample weight (length 0 means unweighted) and ``cw`` a per-class weight
+indexed by the integer label (length 0 means none; focal's alpha and class-balanced weights
+both live there). Compiled lazily on first call and cached on disk (``cache=True``).
+
+Shapes: ``z`` is always 2-D ``(n, k)`` (a 1-D margin is passed as an ``(n, 1)`` view), in any
+memory order; ``y`` is ``(n, 1)`` or ``(n, k)`` for the element-wise loops and ``(n,)`` class
+ids for the softmax loops. Outputs are written into preallocated arrays.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .scalar import (
+    elem_grad_hess,
+    elem_value,
+    softmax_focal_grad_hess_row,
+    softmax_focal_value,
+)
+
+
+@njit(parallel=True, cache=True)
+def elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
+    n, k = z.shape
+    ky = y.shape[1]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for i in prange(n):
+        wi = w[i] if nw > 0 else 1.0
+        for j in range(k):
+            yij = float(y[i, j] if ky > 1 else y[i, 0])
+            wij = wi * cw[int(yij)] if ncw > 0 else wi
+            gg, hh = elem_grad_hess(kind, hmode, yij, float(z[i, j]), params[j, 0], params[j, 1])
+            g[i, j] = gg * wij
+            h[i, j] = hh * wij
+
+
+@njit(parallel=True, cache=True)
+def elementwise_value(kind, params, y, z, w, cw, out):
+    n, k = z.shape
+    ky = y.shape[1]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for i in prange(n):
+        wi = w[i] if nw > 0 else 1.0
+        for j in range(k):
+            yij = float(y[i, j] if ky > 1 else y[i, 0])
+            wij = wi * cw[int(yij)] if ncw > 0 else wi
+            out[i, j] = elem_value(kind, yij, float(z[i, j]), params[j, 0]) * wij
+
+
+@njit(parallel=True, cache=True)
+def softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
+    n = z.shape[0]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for i in prange(n):
+        t = int(y[i])
+        wi = w[i] if nw > 0 else 1.0
+        if ncw > 0:
+            wi *= cw[t]
+        softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h)
+
+
+@njit(parallel=True, cache=True)
+def softmax_value(gamma, y, z, w, cw, out):
+    n = z.shape[0]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for i in prange(n):
+        t = int(y[i])
+        wi = w[i] if nw > 0 else 1.0
+        if ncw > 0:
+            wi *= cw[t]
+        out[i] = softmax_focal_value(z, i, t, gamma) * wi
+
+
+@njit(parallel=True, cache=True)
+def mean_abs_residual(y, z, w):
+    """Per column, the (weighted) mean of |y - z|: the scale the quantile curvature needs."""
+    n, k = z.shape
+    ky = y.shape[1]
+    nw = w.shape[0]
+    out = np.zeros(k)
+    for j in range(k):
+        num = 0.0
+        den = 0.0
+        for i in prange(n):
+            wi = w[i] if nw > 0 else 1.0
+            yij = float(y[i, j] if ky > 1 else y[i, 0])
+            num += wi * abs(yij - float(z[i, j]))
+            den += wi
+        out[j] = num / den if den > 0.0 else 0.0
+    return out

@@ -1,0 +1,279 @@
+"""Per-element loss math in margin space: the one definition of every formula.
+
+Layer 1 of the package (see ``gbobjectives/__init__.py``). Everything here is a plain
+``numba.njit`` function without an explicit signature, so the same source compiles for the
+CPU loops (``cpu.py``) and for ``numba.cuda`` kernels (``cuda.py``). Nothing here allocates.
+All arithmetic is done in float64 whatever the input dtype.
+
+Notation (../shared/math.md): ``z`` raw margin, ``y`` label, ``r = z - y``.
+Every ``*_grad_hess`` returns the derivative of the *unweighted* loss with respect to ``z``
+and the curvature chosen by ``hmode``; the loops multiply by sample and class weights.
+"""
+
+import math
+
+from numba import njit
+
+# ---- loss kinds understood by the element-wise loops ----------------------------------------
+HUBER = 0
+PSEUDO_HUBER = 1
+LOGCOSH = 2
+QUANTILE = 3
+FOCAL = 4  # binary focal / logistic cross-entropy (gamma = 0)
+
+# ---- curvature ("hessian=") modes ------------------------------------------------------------
+H_EXACT = 0  # the true second derivative of the documented loss
+H_CONSTANT = 1  # 1 everywhere
+H_MAJORIZER = 2  # curvature of a quadratic upper bound touching the loss at the point
+H_FLOORED = 3  # classification: exact, floored by a positive curvature of the same scale
+
+LOG2 = math.log(2.0)
+
+
+@njit
+def log1pexp(x):
+    """log(1 + exp(x)) without overflow or loss of precision."""
+    if x > 33.3:
+        return x
+    if x > 18.0:
+        return x + math.exp(-x)
+    if x > -37.0:
+        return math.log1p(math.exp(x))
+    return math.exp(x)
+
+
+@njit
+def sigmoid(x):
+    """1 / (1 + exp(-x)), branching on the sign so exp never overflows."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+# ---- Huber -----------------------------------------------------------------------------------
+@njit
+def huber_value(r, delta):
+    a = abs(r)
+    if a <= delta:
+        return 0.5 * r * r
+    return delta * (a - 0.5 * delta)
+
+
+@njit
+def huber_grad_hess(r, delta, hmode):
+    a = abs(r)
+    g = max(-delta, min(delta, r))
+    if hmode == H_EXACT:
+        h = 1.0 if a <= delta else 0.0
+    elif hmode == H_MAJORIZER:
+        h = 1.0 if a <= delta else delta / a
+    else:
+        h = 1.0
+    return g, h
+
+
+# ---- pseudo-Huber ----------------------------------------------------------------------------
+@njit
+def pseudo_huber_value(r, delta):
+    x = r / delta
+    s = math.hypot(1.0, x)
+    # delta^2 (s - 1) written as delta^2 x^2 / (s + 1): no cancellation, no overflow
+    return delta * delta * x * (x / (s + 1.0))
+
+
+@njit
+def pseudo_huber_grad_hess(r, delta, hmode):
+    x = r / delta
+    s = math.hypot(1.0, x)
+    g = delta * (x / s)
+    if hmode == H_EXACT:
+        h = 1.0 / (s * s * s)
+    elif hmode == H_MAJORIZER:
+        h = 1.0 / s
+    else:
+        h = 1.0
+    return g, h
+
+
+# ---- log-cosh --------------------------------------------------------------------------------
+@njit
+def logcosh_value(r, scale):
+    x = abs(r / scale)
+    return scale * scale * (x + math.log1p(math.exp(-2.0 * x)) - LOG2)
+
+
+@njit
+def logcosh_grad_hess(r, scale, hmode):
+    x = r / scale
+    t = math.tanh(x)
+    g = scale * t
+    if hmode == H_EXACT:
+        e = math.exp(-2.0 * abs(x))
+        h = 4.0 * e / ((1.0 + e) * (1.0 + e))
+    elif hmode == H_MAJORIZER:
+        h = 1.0 - x * x / 3.0 if abs(x) < 1e-4 else t / x
+    else:
+        h = 1.0
+    return g, h
+
+
+# ---- quantile (pinball) ----------------------------------------------------------------------
+@njit
+def quantile_value(r, alpha):
+    u = -r
+    return alpha * u if u > 0.0 else (alpha - 1.0) * u
+
+
+@njit
+def quantile_grad_hess(r, alpha, eps, hmode):
+    # right derivative at the kink (u = y - z == 0): 1 - alpha
+    g = -alpha if r < 0.0 else 1.0 - alpha
+    if hmode == H_EXACT:
+        h = 0.0
+    elif hmode == H_MAJORIZER:
+        h = 0.5 / (abs(r) + eps)
+    else:
+        h = 1.0
+    return g, h
+
+
+# ---- binary focal (cross-entropy when gamma == 0) ---------------------------------------------
+@njit
+def _focal_terms(y, z):
+    """Signed margin and the stable pieces: s, p_t, q = 1 - p_t, log p_t."""
+    s = 1.0 if y > 0.5 else -1.0
+    m = s * z
+    return s, sigmoid(m), sigmoid(-m), -log1pexp(-m)
+
+
+@njit
+def focal_value(y, z, gamma):
+    s, p_t, q, logp = _focal_terms(y, z)
+    if gamma == 0.0:
+        return -logp
+    return -(q**gamma) * logp
+
+
+@njit
+def focal_grad_hess(y, z, gamma, hmode):
+    s, p_t, q, logp = _focal_terms(y, z)
+    qg = q**gamma  # 0 ** 0 == 1
+    g = s * qg * (gamma * p_t * logp - q)
+    h = p_t * qg * (q * (gamma * logp + 2.0 * gamma + 1.0) - gamma * gamma * p_t * logp)
+    if hmode == H_FLOORED:
+        # cross-entropy curvature p_t q, modulated like the gradient: positive, equal to the
+        # exact Hessian when gamma == 0
+        h = max(h, p_t * q * qg)
+    elif hmode == H_CONSTANT:
+        h = 1.0
+    return g, h
+
+
+# ---- dispatch for the element-wise loops ------------------------------------------------------
+@njit
+def elem_value(kind, y, z, a):
+    if kind == FOCAL:
+        return focal_value(y, z, a)
+    r = z - y
+    if kind == HUBER:
+        return huber_value(r, a)
+    if kind == PSEUDO_HUBER:
+        return pseudo_huber_value(r, a)
+    if kind == LOGCOSH:
+        return logcosh_value(r, a)
+    return quantile_value(r, a)
+
+
+@njit
+def elem_grad_hess(kind, hmode, y, z, a, b):
+    """(grad, hess) of one element; ``a``, ``b``: the loss's two per-column parameters."""
+    if kind == FOCAL:
+        return focal_grad_hess(y, z, a, hmode)
+    r = z - y
+    if kind == HUBER:
+        return huber_grad_hess(r, a, hmode)
+    if kind == PSEUDO_HUBER:
+        return pseudo_huber_grad_hess(r, a, hmode)
+    if kind == LOGCOSH:
+        return logcosh_grad_hess(r, a, hmode)
+    return quantile_grad_hess(r, a, b, hmode)
+
+
+# ---- softmax focal (cross-entropy when gamma == 0), one row at a time --------------------------
+@njit
+def _softmax_row_terms(z, i, t):
+    """zmax, S = sum_j exp(z_j - zmax), q = 1 - p_t and log p_t for row i, true class t.
+
+    q is summed over the other classes (never 1 - p_t), log p_t from log1p when p_t > 1/2.
+    """
+    k = z.shape[1]
+    zmax = z[i, 0]
+    for j in range(1, k):
+        if z[i, j] > zmax:
+            zmax = z[i, j]
+    s_all = 0.0
+    s_oth = 0.0
+    for j in range(k):
+        e = math.exp(z[i, j] - zmax)
+        s_all += e
+        if j != t:
+            s_oth += e
+    e_t = math.exp(z[i, t] - zmax)
+    q = s_oth / s_all
+    if s_oth < e_t:
+        logp = -math.log1p(s_oth / e_t)
+    else:
+        logp = (z[i, t] - zmax) - math.log(s_all)
+    return zmax, s_all, q, logp, s_oth, e_t
+
+
+@njit
+def softmax_focal_value(z, i, t, gamma):
+    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t)
+    if gamma == 0.0:
+        return -logp
+    return -(q**gamma) * logp
+
+
+@njit
+def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h):
+    """Write w * grad and w * (diagonal) curvature of row i into g[i, :], h[i, :].
+
+    ``factor`` scales the curvature (2 for XGBoost's softprob convention, K/(K-1) for
+    LightGBM's); ``hmode`` H_EXACT or H_FLOORED.
+    """
+    k = z.shape[1]
+    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t)
+    p_t = 1.0 - q
+    if q <= 0.0:
+        for j in range(k):
+            g[i, j] = 0.0
+            h[i, j] = 0.0
+        return
+    # log(p_t) / q, accurate when q is tiny (rho = s_oth / e_t -> 0)
+    rho = s_oth / e_t
+    if rho < 1e-5:
+        lpq = -(1.0 + rho) * (1.0 - rho * (0.5 - rho / 3.0))
+    else:
+        lpq = logp / q
+    a_q = gamma * p_t * lpq - 1.0  # (gamma p_t log p_t + p_t - 1) / q
+    qg = q**gamma
+    f = qg * a_q  # (1-p_t)^(gamma-1) (gamma p_t log p_t + p_t - 1), finite for all gamma >= 0
+    b = -(gamma - 1.0) * a_q + (gamma * logp + gamma + 1.0)
+    c2 = p_t * q * qg * b  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
+    for j in range(k):
+        p_j = math.exp(z[i, j] - zmax) / s_all
+        if j == t:
+            d_p = q  # d_j - p_j = 1 - p_t, exactly
+            pj1 = p_t * q
+        else:
+            d_p = -p_j
+            pj1 = p_j * (1.0 - p_j)
+        gj = f * d_p
+        ratio = d_p / q
+        hj = c2 * ratio * ratio - f * pj1
+        if hmode == H_FLOORED:
+            hj = max(hj, qg * pj1)
+        g[i, j] = w * gj
+        h[i, j] = w * factor * hj

@@ -1,0 +1,119 @@
+"""Input checks shared by every loss: clear ValueErrors that name the parameter or the rows."""
+
+import math
+
+import numpy as np
+
+_MAX_LISTED = 5
+
+
+def rows(mask):
+    """Text listing the first offending row indices of a boolean mask (any shape: by row)."""
+    bad = np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1))
+    listed = ", ".join(str(i) for i in bad[:_MAX_LISTED])
+    more = f" and {bad.size - _MAX_LISTED} more" if bad.size > _MAX_LISTED else ""
+    return f"row{'s' if bad.size > 1 else ''} {listed}{more}"
+
+
+def positive(name, value):
+    value = _finite_float(name, value)
+    if value <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def non_negative(name, value):
+    value = _finite_float(name, value)
+    if value < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def open_unit(name, value):
+    value = _finite_float(name, value)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
+    return value
+
+
+def _finite_float(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def raw_scores(raw):
+    """The raw margin as a float32/float64 array of shape (n,) or (n, k); never copied."""
+    raw = np.asarray(raw)
+    if raw.dtype not in (np.float32, np.float64):
+        raise ValueError(f"raw scores must be float32 or float64, got dtype {raw.dtype}")
+    if raw.ndim not in (1, 2) or raw.shape[0] == 0:
+        raise ValueError(f"raw scores must have shape (n,) or (n, k) with n > 0, got {raw.shape}")
+    return raw
+
+
+def as_2d(a):
+    """(n,) -> (n, 1) view; (n, k) unchanged."""
+    return a.reshape(a.shape[0], 1) if a.ndim == 1 else a
+
+
+def labels(y, n):
+    """Labels as a numeric array with n rows; bool is viewed as uint8 (no copy)."""
+    y = np.asarray(y)
+    if y.dtype == np.bool_:
+        y = y.view(np.uint8)
+    if y.dtype.kind not in "iuf":
+        raise ValueError(f"labels y must be numeric, got dtype {y.dtype}")
+    if y.ndim not in (1, 2) or y.shape[0] != n:
+        raise ValueError(f"labels y have shape {y.shape}, raw scores have {n} rows")
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y)
+        if bad.any():
+            raise ValueError(f"labels y are NaN or inf at {rows(bad)}")
+    return y
+
+
+def class_labels(y, n, n_classes):
+    """1-D integer-valued labels in 0..n_classes-1 (binary: 0/1)."""
+    y = labels(y, n)
+    if y.ndim == 2:
+        if y.shape[1] != 1:
+            raise ValueError(f"class labels must have shape (n,), got {y.shape}")
+        y = y[:, 0]
+    bad = (y < 0) | (y >= n_classes)
+    if y.dtype.kind == "f":
+        bad |= y != np.floor(y)
+    if bad.any():
+        what = "{0, 1}" if n_classes == 2 else f"the integers 0..{n_classes - 1}"
+        raise ValueError(f"labels y must be in {what}; bad values at {rows(bad)}")
+    return y
+
+
+def weights(sample_weight, n):
+    """Sample weights: None, or finite non-negative values of shape (n,)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "iuf" or w.dtype == np.bool_:
+        raise ValueError(f"sample_weight must be numeric, got dtype {w.dtype}")
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},)")
+    bad = ~np.isfinite(w) if w.dtype.kind == "f" else np.zeros(n, bool)
+    if bad.any():
+        raise ValueError(f"sample_weight is NaN or inf at {rows(bad)}")
+    neg = w < 0
+    if neg.any():
+        raise ValueError(f"sample_weight is negative at {rows(neg)}")
+    return w
+
+
+def weight_sum(w, n):
+    total = float(n) if w is None else float(np.sum(w, dtype=np.float64))
+    if not total > 0.0:
+        raise ValueError("sample_weight sums to 0: nothing to fit")
+    return total

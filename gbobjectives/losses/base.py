@@ -1,0 +1,162 @@
+"""The loss interface and the plumbing every loss shares: validation, calls into the loops,
+weighted means, numeric optimal constants.
+
+Layer 3: imports the kernels, never the adapters.
+"""
+
+import numpy as np
+
+from ..kernels import cpu, scalar
+from . import _validation as v
+
+EMPTY = np.empty(0)
+
+HESSIAN_CODES = {
+    "exact": scalar.H_EXACT,
+    "constant": scalar.H_CONSTANT,
+    "majorizer": scalar.H_MAJORIZER,
+    "floored": scalar.H_FLOORED,
+}
+
+
+def _or_empty(w):
+    return EMPTY if w is None else w
+
+
+class Loss:
+    """Base class of every gbobjectives loss.
+
+    The interface (which ``check_gradients`` and the adapters rely on):
+
+    - ``value(y, raw, sample_weight=None)``: per-row loss times the weight, shaped like ``raw``
+      for element-wise losses and ``(n,)`` for softmax losses;
+    - ``grad_hess(y, raw, sample_weight=None)``: derivative and curvature with respect to the
+      raw margin, shaped like ``raw``, in ``raw``'s dtype, weights applied;
+    - ``init_score(y, sample_weight=None)``: the optimal constant raw score;
+    - ``inverse_link(raw)``: raw scores to predictions;
+    - ``mean(y, raw, sample_weight=None)``: the weighted mean loss (the metric);
+    - ``__call__(y_true, y_pred, sample_weight=None)``: ``grad_hess``, for scikit-learn wrappers.
+
+    ``hessian=`` chooses the curvature: ``"exact"`` is the true second derivative of the
+    documented loss (zero or negative where the math says so); the default is a positive
+    curvature that boosts well (see each class and benchmarks/hessian_choice.py).
+    """
+
+    name = None  # registry name
+    link = "identity"
+    hessian_modes = ()
+    default_hessian = None
+    _param_names = ("hessian",)
+
+    def __init__(self, hessian=None):
+        if hessian is None:
+            hessian = self.default_hessian
+        if hessian not in self.hessian_modes:
+            raise ValueError(
+                f"hessian={hessian!r} is not available for {type(self).__name__}; "
+                f"choose one of {', '.join(map(repr, self.hessian_modes))}"
+            )
+        self.hessian = hessian
+
+    # ---- parameters -----------------------------------------------------------------------
+    def get_params(self):
+        return {name: getattr(self, name) for name in self._param_names}
+
+    def with_hessian(self, hessian):
+        """A copy of this loss with another curvature."""
+        params = self.get_params()
+        params["hessian"] = hessian
+        return type(self)(**params)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={val!r}" for k, val in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and repr(self) == repr(other)
+
+    def __hash__(self):
+        return hash(repr(self))
+
+    # ---- public interface -------------------------------------------------------------------
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self.grad_hess(y_true, y_pred, sample_weight)
+
+    def mean(self, y, raw, sample_weight=None):
+        """Weighted mean loss: sum(w * loss) / sum(w), averaged over outputs."""
+        val = self.value(y, raw, sample_weight)
+        n = val.shape[0]
+        total = v.weight_sum(v.weights(sample_weight, n), n)
+        return float(np.sum(val, dtype=np.float64) / (total * (val.size // n)))
+
+    def kink_distance(self, y, raw):
+        """Distance (in raw units) from each element to the nearest kink; None if smooth."""
+        return None
+
+    def value(self, y, raw, sample_weight=None):
+        raise NotImplementedError
+
+    def grad_hess(self, y, raw, sample_weight=None):
+        raise NotImplementedError
+
+    def init_score(self, y, sample_weight=None):
+        raise NotImplementedError
+
+    def inverse_link(self, raw):
+        return np.asarray(raw)
+
+
+# ---- calls into the loops, shared by the loss families -------------------------------------
+def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY):
+    raw2 = v.as_2d(raw)
+    g = np.empty(raw2.shape, raw.dtype)
+    h = np.empty(raw2.shape, raw.dtype)
+    cpu.elementwise_grad_hess(kind, hmode, params, y2, raw2, _or_empty(w), cw, g, h)
+    return g.reshape(raw.shape), h.reshape(raw.shape)
+
+
+def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
+    raw2 = v.as_2d(raw)
+    out = np.empty(raw2.shape, np.float64)
+    cpu.elementwise_value(kind, params, y2, raw2, _or_empty(w), cw, out)
+    return out.reshape(raw.shape)
+
+
+def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY):
+    g = np.empty(raw.shape, raw.dtype)
+    h = np.empty(raw.shape, raw.dtype)
+    cpu.softmax_grad_hess(gamma, hmode, factor, y, raw, _or_empty(w), cw, g, h)
+    return g, h
+
+
+def softmax_value(gamma, y, raw, w, cw=EMPTY):
+    out = np.empty(raw.shape[0], np.float64)
+    cpu.softmax_value(gamma, y, raw, _or_empty(w), cw, out)
+    return out
+
+
+def mean_abs_residual(y2, raw, w):
+    return cpu.mean_abs_residual(y2, v.as_2d(raw), _or_empty(w))
+
+
+# ---- optimal constants -------------------------------------------------------------------------
+def root_of_gradient_sum(grad_sum, lo, hi, expand=False):
+    """Root of a non-decreasing summed gradient on [lo, hi] (scipy's brentq).
+
+    ``expand``: widen the bracket (up to |c| ~ 1e3) until the sign changes, for margins.
+    """
+    from scipy.optimize import brentq
+
+    f_lo, f_hi = grad_sum(lo), grad_sum(hi)
+    while expand and f_lo > 0.0 and lo > -1e3:
+        lo, hi, f_hi = lo * 2.0 - 1.0, lo, f_lo
+        f_lo = grad_sum(lo)
+    while expand and f_hi < 0.0 and hi < 1e3:
+        lo, hi, f_lo = hi, hi * 2.0 + 1.0, f_hi
+        f_hi = grad_sum(hi)
+    if f_lo >= 0.0:
+        return lo
+    if f_hi <= 0.0:
+        return hi
+    scale = max(abs(lo), abs(hi), 1.0)
+    return brentq(grad_sum, lo, hi, xtol=1e-12 * scale, rtol=4 * np.finfo(float).eps)

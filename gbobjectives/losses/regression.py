@@ -1,0 +1,226 @@
+"""Regression losses (identity link): Huber, pseudo-Huber, log-cosh, quantile.
+
+Parameters, validation, curvature choice and optimal constants; the formulas themselves are in
+``kernels/scalar.py``. Default curvatures were chosen with benchmarks/hessian_choice.py (its
+table is in benchmarks/results/hessian_choice.md).
+"""
+
+import numpy as np
+
+from ..kernels import scalar
+from . import _validation as v
+from .base import (
+    HESSIAN_CODES,
+    Loss,
+    elementwise_grad_hess,
+    elementwise_value,
+    mean_abs_residual,
+    root_of_gradient_sum,
+)
+
+
+class _Regression(Loss):
+    kind = None
+
+    def _levels(self):
+        """Number of output columns the loss itself defines (quantile levels), else None."""
+        return None
+
+    def _params(self, k, y2=None, raw=None, w=None):
+        """(k, 2) float64 per-column parameters for the loops."""
+        raise NotImplementedError
+
+    def _check(self, y, raw, sample_weight):
+        raw = v.raw_scores(raw)
+        n = raw.shape[0]
+        y2 = v.as_2d(v.labels(y, n))
+        k = 1 if raw.ndim == 1 else raw.shape[1]
+        if y2.shape[1] not in (1, k):
+            raise ValueError(f"labels y have {y2.shape[1]} columns, raw scores have {k}")
+        levels = self._levels()
+        if levels is not None and k != levels:
+            raise ValueError(
+                f"{type(self).__name__} has {levels} level(s): raw scores need {levels} "
+                f"column(s), got shape {raw.shape}"
+            )
+        return y2, raw, v.weights(sample_weight, n)
+
+    def grad_hess(self, y, raw, sample_weight=None):
+        y2, raw, w = self._check(y, raw, sample_weight)
+        params = self._params(v.as_2d(raw).shape[1], y2, raw, w)
+        return elementwise_grad_hess(self.kind, HESSIAN_CODES[self.hessian], params, y2, raw, w)
+
+    def value(self, y, raw, sample_weight=None):
+        y2, raw, w = self._check(y, raw, sample_weight)
+        return elementwise_value(self.kind, self._params(v.as_2d(raw).shape[1]), y2, raw, w)
+
+    def init_score(self, y, sample_weight=None):
+        """Optimal constant raw score: a float, or one per output column."""
+        y = np.asarray(y)
+        n = y.shape[0] if y.ndim else 0
+        y = v.labels(y, n)
+        w = v.weights(sample_weight, n)
+        v.weight_sum(w, n)
+        y2 = v.as_2d(y)
+        k = self._levels() or y2.shape[1]
+        if y2.shape[1] not in (1, k):
+            raise ValueError(f"labels y have {y2.shape[1]} columns, the loss has {k} levels")
+        params = self._params(k)
+        out = np.array(
+            [self._init_column(y2[:, j if y2.shape[1] > 1 else 0], w, params[j : j + 1]) for j in range(k)]
+        )
+        return float(out[0]) if self._scalar_init(y) else out
+
+    def _scalar_init(self, y):
+        return y.ndim == 1
+
+    def _init_column(self, ycol, w, params):
+        """Root of the weighted gradient sum on [min y, max y] (the losses are convex)."""
+        y2 = ycol.reshape(-1, 1)
+        raw = np.empty(ycol.shape[0])
+
+        def grad_sum(c):
+            raw.fill(c)
+            g, _ = elementwise_grad_hess(self.kind, scalar.H_CONSTANT, params, y2, raw, w)
+            return float(g.sum())
+
+        return root_of_gradient_sum(grad_sum, float(ycol.min()), float(ycol.max()))
+
+
+class _Scaled(_Regression):
+    """A regression loss with one positive scale parameter (delta or scale)."""
+
+    _scale_name = "delta"
+
+    def _scale(self):
+        return getattr(self, self._scale_name)
+
+    def _params(self, k, y2=None, raw=None, w=None):
+        params = np.zeros((k, 2))
+        params[:, 0] = self._scale()
+        return params
+
+
+class Huber(_Scaled):
+    """Huber loss: ``0.5 r^2`` for ``|r| <= delta``, ``delta (|r| - delta/2)`` beyond.
+
+    hessian: ``"majorizer"`` (default): ``min(1, delta/|r|)``, the IRLS weight, whose quadratic
+    lies above the loss; ``"constant"``: 1 (LightGBM's built-in huber); ``"exact"``: 1 inside,
+    0 outside.
+    """
+
+    name = "huber"
+    kind = scalar.HUBER
+    hessian_modes = ("majorizer", "constant", "exact")
+    default_hessian = "majorizer"
+    _param_names = ("delta", "hessian")
+
+    def __init__(self, delta=1.0, hessian=None):
+        self.delta = v.positive("delta", delta)
+        super().__init__(hessian)
+
+    def kink_distance(self, y, raw):
+        r = v.as_2d(np.asarray(raw, np.float64)) - v.as_2d(np.asarray(y, np.float64))
+        return np.abs(np.abs(r) - self.delta).reshape(np.shape(raw))
+
+
+class PseudoHuber(_Scaled):
+    """Pseudo-Huber loss ``delta^2 (sqrt(1 + (r/delta)^2) - 1)`` (XGBoost's
+    ``reg:pseudohubererror`` with ``huber_slope=delta``).
+
+    hessian: ``"majorizer"`` (default): ``(1 + (r/delta)^2)^(-1/2)``; ``"exact"``:
+    ``(1 + (r/delta)^2)^(-3/2)``; ``"constant"``: 1.
+    """
+
+    name = "pseudo_huber"
+    kind = scalar.PSEUDO_HUBER
+    hessian_modes = ("majorizer", "exact", "constant")
+    default_hessian = "majorizer"
+    _param_names = ("delta", "hessian")
+
+    def __init__(self, delta=1.0, hessian=None):
+        self.delta = v.positive("delta", delta)
+        super().__init__(hessian)
+
+
+class LogCosh(_Scaled):
+    """Log-cosh loss ``scale^2 log cosh(r / scale)``: quadratic near 0, linear (slope ``scale``)
+    in the tails.
+
+    hessian: ``"majorizer"`` (default): ``tanh(x)/x``; ``"exact"``: ``sech^2(x)`` (underflows to
+    0 for ``|x| > ~20``); ``"constant"``: 1.
+    """
+
+    name = "logcosh"
+    kind = scalar.LOGCOSH
+    hessian_modes = ("majorizer", "exact", "constant")
+    default_hessian = "majorizer"
+    _param_names = ("scale", "hessian")
+    _scale_name = "scale"
+
+    def __init__(self, scale=1.0, hessian=None):
+        self.scale = v.positive("scale", scale)
+        super().__init__(hessian)
+
+
+class Quantile(_Regression):
+    """Pinball loss for one level (``alpha`` a float) or several (a sequence: one output column
+    per level; ``predict``-side helpers sort them so they never cross).
+
+    hessian: ``"majorizer"`` (default): ``1 / (2 (|r| + eps))`` (Hunter & Lange 2000), which
+    scales a leaf's Newton step with the residuals so large targets move as fast as small
+    ones; ``"constant"``: 1 (each round moves a leaf by at most ``learning_rate``, whatever the
+    scale of y); ``"exact"``: 0.
+
+    eps: the majorizer's smoothing in target units; ``None`` (default) uses
+    ``eps_rel`` times the current weighted mean absolute residual of each column, recomputed
+    at every call, so the curvature follows the scale of the data.
+    """
+
+    name = "quantile"
+    kind = scalar.QUANTILE
+    hessian_modes = ("majorizer", "constant", "exact")
+    default_hessian = "majorizer"
+    _param_names = ("alpha", "hessian", "eps", "eps_rel")
+
+    def __init__(self, alpha=0.5, hessian=None, eps=None, eps_rel=0.01):
+        if np.ndim(alpha) == 0:
+            self.alpha = v.open_unit("alpha", alpha)
+        else:
+            levels = [v.open_unit("alpha", a) for a in np.asarray(alpha, dtype=object).ravel()]
+            if not levels:
+                raise ValueError("alpha must hold at least one level")
+            self.alpha = tuple(levels)
+        self.eps = None if eps is None else v.positive("eps", eps)
+        self.eps_rel = v.positive("eps_rel", eps_rel)
+        super().__init__(hessian)
+
+    @property
+    def alphas(self):
+        return np.atleast_1d(np.asarray(self.alpha, np.float64))
+
+    def _levels(self):
+        return None if np.ndim(self.alpha) == 0 else len(self.alpha)
+
+    def _scalar_init(self, y):
+        return np.ndim(self.alpha) == 0 and y.ndim == 1
+
+    def _params(self, k, y2=None, raw=None, w=None):
+        params = np.empty((k, 2))
+        params[:, 0] = self.alphas if self._levels() else self.alphas[0]
+        if self.eps is not None:
+            params[:, 1] = self.eps
+        elif raw is not None and self.hessian == "majorizer":
+            mad = mean_abs_residual(y2, raw, w)
+            params[:, 1] = np.maximum(self.eps_rel * mad, 1e-12)
+        else:
+            params[:, 1] = 1e-12
+        return params
+
+    def _init_column(self, ycol, w, params):
+        return float(np.quantile(ycol, params[0, 0], weights=w, method="inverted_cdf"))
+
+    def kink_distance(self, y, raw):
+        r = v.as_2d(np.asarray(raw, np.float64)) - v.as_2d(np.asarray(y, np.float64))
+        return np.abs(r).reshape(np.shape(raw))
+
