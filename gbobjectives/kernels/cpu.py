@@ -30,9 +30,9 @@ def elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
     for i in prange(n):
         wi = w[i] if nw > 0 else 1.0
         for j in range(k):
-            yij = float(y[i, j] if ky > 1 else y[i, 0])
+            yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
             wij = wi * cw[int(yij)] if ncw > 0 else wi
-            gg, hh = elem_grad_hess(kind, hmode, yij, float(z[i, j]), params[j, 0], params[j, 1])
+            gg, hh = elem_grad_hess(kind, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1])
             g[i, j] = gg * wij
             h[i, j] = hh * wij
 
@@ -46,9 +46,9 @@ def elementwise_value(kind, params, y, z, w, cw, out):
     for i in prange(n):
         wi = w[i] if nw > 0 else 1.0
         for j in range(k):
-            yij = float(y[i, j] if ky > 1 else y[i, 0])
+            yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
             wij = wi * cw[int(yij)] if ncw > 0 else wi
-            out[i, j] = elem_value(kind, yij, float(z[i, j]), params[j, 0]) * wij
+            out[i, j] = elem_value(kind, yij, np.float64(z[i, j]), params[j, 0]) * wij
 
 
 @njit(parallel=True, cache=True)
@@ -89,8 +89,8 @@ def mean_abs_residual(y, z, w):
         den = 0.0
         for i in prange(n):
             wi = w[i] if nw > 0 else 1.0
-            yij = float(y[i, j] if ky > 1 else y[i, 0])
-            num += wi * abs(yij - float(z[i, j]))
+            yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
+            num += wi * abs(yij - np.float64(z[i, j]))
             den += wi
         out[j] = num / den if den > 0.0 else 0.0
     return out

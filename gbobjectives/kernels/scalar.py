@@ -3,7 +3,8 @@
 Layer 1 of the package (see ``gbobjectives/__init__.py``). Everything here is a plain
 ``numba.njit`` function without an explicit signature, so the same source compiles for the
 CPU loops (``cpu.py``) and for ``numba.cuda`` kernels (``cuda.py``). Nothing here allocates.
-All arithmetic is done in float64 whatever the input dtype.
+All arithmetic is done in float64 whatever the input dtype (``np.float64(x)``: in Numba,
+``float(x)`` of a float32 stays float32).
 
 Notation (../shared/math.md): ``z`` raw margin, ``y`` label, ``r = z - y``.
 Every ``*_grad_hess`` returns the derivative of the *unweighted* loss with respect to ``z``
@@ -12,6 +13,7 @@ and the curvature chosen by ``hmode``; the loops multiply by sample and class we
 
 import math
 
+import numpy as np
 from numba import njit
 
 # ---- loss kinds understood by the element-wise loops ----------------------------------------
@@ -208,23 +210,24 @@ def _softmax_row_terms(z, i, t):
     q is summed over the other classes (never 1 - p_t), log p_t from log1p when p_t > 1/2.
     """
     k = z.shape[1]
-    zmax = z[i, 0]
+    zmax = np.float64(z[i, 0])
     for j in range(1, k):
         if z[i, j] > zmax:
-            zmax = z[i, j]
+            zmax = np.float64(z[i, j])
     s_all = 0.0
     s_oth = 0.0
     for j in range(k):
-        e = math.exp(z[i, j] - zmax)
+        e = math.exp(np.float64(z[i, j]) - zmax)
         s_all += e
         if j != t:
             s_oth += e
-    e_t = math.exp(z[i, t] - zmax)
+    z_t = np.float64(z[i, t]) - zmax
+    e_t = math.exp(z_t)
     q = s_oth / s_all
     if s_oth < e_t:
         logp = -math.log1p(s_oth / e_t)
     else:
-        logp = (z[i, t] - zmax) - math.log(s_all)
+        logp = z_t - math.log(s_all)
     return zmax, s_all, q, logp, s_oth, e_t
 
 
@@ -252,18 +255,19 @@ def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h):
             h[i, j] = 0.0
         return
     # log(p_t) / q, accurate when q is tiny (rho = s_oth / e_t -> 0)
-    rho = s_oth / e_t
-    if rho < 1e-5:
+    if s_oth < 1e-5 * e_t:  # rho = s_oth / e_t -> 0
+        rho = s_oth / e_t
         lpq = -(1.0 + rho) * (1.0 - rho * (0.5 - rho / 3.0))
     else:
         lpq = logp / q
-    a_q = gamma * p_t * lpq - 1.0  # (gamma p_t log p_t + p_t - 1) / q
+    # (gamma p_t log p_t + p_t - 1) / q; p_t log p_t -> 0 as p_t -> 0
+    a_q = (gamma * p_t * lpq if gamma > 0.0 and p_t > 0.0 else 0.0) - 1.0
     qg = q**gamma
     f = qg * a_q  # (1-p_t)^(gamma-1) (gamma p_t log p_t + p_t - 1), finite for all gamma >= 0
-    b = -(gamma - 1.0) * a_q + (gamma * logp + gamma + 1.0)
-    c2 = p_t * q * qg * b  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
+    b = -(gamma - 1.0) * a_q + ((gamma * logp if gamma > 0.0 else 0.0) + gamma + 1.0)
+    c2 = p_t * q * qg * b if p_t > 0.0 else 0.0  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
     for j in range(k):
-        p_j = math.exp(z[i, j] - zmax) / s_all
+        p_j = math.exp(np.float64(z[i, j]) - zmax) / s_all
         if j == t:
             d_p = q  # d_j - p_j = 1 - p_t, exactly
             pj1 = p_t * q

@@ -1,0 +1,93 @@
+"""Every invalid input gets a ValueError naming the parameter or the offending rows."""
+
+import numpy as np
+import pytest
+
+import gbobjectives as gb
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        (lambda: gb.Huber(0.0), "delta"),
+        (lambda: gb.Huber(-1.0), "delta"),
+        (lambda: gb.PseudoHuber(float("nan")), "delta"),
+        (lambda: gb.LogCosh(scale=0), "scale"),
+        (lambda: gb.Quantile(0.0), "alpha"),
+        (lambda: gb.Quantile(1.0), "alpha"),
+        (lambda: gb.Quantile([0.1, 1.5]), "alpha"),
+        (lambda: gb.Quantile([]), "alpha"),
+        (lambda: gb.Focal(gamma=-0.1), "gamma"),
+        (lambda: gb.Focal(alpha=1.0), "alpha"),
+        (lambda: gb.Focal(alpha=[1.0, -1.0]), "alpha"),
+        (lambda: gb.ClassBalanced(beta=1.0), "beta"),
+        (lambda: gb.ClassBalanced(beta=-0.1), "beta"),
+        (lambda: gb.ClassBalanced(gb.Huber()), "base"),
+        (lambda: gb.ClassBalanced(counts=[3, -1]), "counts"),
+        (lambda: gb.ClassBalanced(counts=[3, 1.5]), "counts"),
+        (lambda: gb.Huber(hessian="bogus"), "hessian"),
+        (lambda: gb.Quantile(0.5, hessian="floored"), "hessian"),
+        (lambda: gb.get_loss("nope"), "unknown loss"),
+        (lambda: gb.Huber(True), "delta"),
+    ],
+)
+def test_bad_parameters(factory, match):
+    with pytest.raises(ValueError, match=match):
+        factory()
+
+
+Y = np.array([0.0, 1.0, 0.0, 1.0])
+RAW = np.zeros(4)
+
+
+@pytest.mark.parametrize(
+    ("loss", "y", "raw", "w", "match"),
+    [
+        (gb.CrossEntropy(), [0.0, 2.0, 0.0, 1.0], RAW, None, r"\{0, 1\}.*row 1"),
+        (gb.Focal(2.0), [0.0, 0.5, 0.0, 1.0], RAW, None, r"row 1"),
+        (gb.Focal(2.0), [0.0, 1.0, 3.0, 1.0], np.zeros((4, 3)), None, r"0\.\.2.*row 2"),
+        (gb.Focal(2.0), [0.0, -1.0, 1.0, 1.0], np.zeros((4, 3)), None, r"row 1"),
+        (gb.Huber(), [0.0, np.nan, 0.0, np.inf], RAW, None, r"NaN or inf at rows 1, 3"),
+        (gb.CrossEntropy(), [0.0, np.nan, 0.0, 1.0], RAW, None, r"NaN or inf at row 1"),
+        (gb.Huber(), Y, RAW, [1.0, 1.0, np.nan, 1.0], r"sample_weight is NaN or inf at row 2"),
+        (gb.Huber(), Y, RAW, [1.0, -1.0, 1.0, 1.0], r"sample_weight is negative at row 1"),
+        (gb.Huber(), Y, RAW, [1.0, 1.0], r"sample_weight has shape"),
+        (gb.Huber(), Y[:3], RAW, None, r"labels y have shape"),
+        (gb.Huber(), np.zeros((4, 2)), np.zeros((4, 3)), None, r"2 columns"),
+        (gb.Quantile([0.1, 0.9]), Y, RAW, None, r"2 level"),
+        (gb.Quantile([0.1, 0.9]), Y, np.zeros((4, 3)), None, r"2 level"),
+        (gb.Huber(), Y, np.zeros(4, np.int64), None, r"float32 or float64"),
+        (gb.Huber(), Y, np.zeros((4, 2, 2)), None, r"shape"),
+        (gb.Huber(), np.array(["a", "b", "c", "d"]), RAW, None, r"numeric"),
+        (gb.Focal(alpha=0.25), [0, 1, 2, 0], np.zeros((4, 3)), None, r"one alpha per class"),
+        (gb.Focal(alpha=[1, 2]), [0, 1, 2, 0], np.zeros((4, 3)), None, r"alpha has 2 entries"),
+        (gb.ClassBalanced(counts=[5, 5]), [0, 1, 2, 0], np.zeros((4, 3)), None, r"counts has 2 classes"),
+    ],
+)
+def test_bad_inputs(loss, y, raw, w, match):
+    for call in (loss.grad_hess, loss.value):
+        with pytest.raises(ValueError, match=match):
+            call(np.asarray(y), raw, w)
+
+
+def test_bad_init_inputs():
+    with pytest.raises(ValueError, match="sums to 0"):
+        gb.Huber().init_score(np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        gb.Quantile(0.5).init_score(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="n_classes"):
+        gb.Focal().init_score(np.zeros(3), n_classes=1)
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        gb.Focal().init_score(np.array([0, 3]), n_classes=3)
+
+
+def test_nothing_silently_coerced():
+    loss = gb.Huber()
+    y = np.arange(4.0)
+    raw = np.zeros(4)
+    with pytest.raises(ValueError, match="numeric"):
+        loss.grad_hess(y, raw, np.array([True, False, True, True]))
+    # bool labels are exact 0/1 and accepted for classification
+    g_bool, _ = gb.CrossEntropy().grad_hess(np.array([False, True, False, True]), raw)
+    g_float, _ = gb.CrossEntropy().grad_hess(Y, raw)
+    np.testing.assert_array_equal(g_bool, g_float)
