@@ -15,6 +15,10 @@ _digest = hashlib.sha1(
 ).hexdigest()[:12]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(_ROOT / ".pytest_cache" / f"numba-{_digest}"))
 
+import numba.core.config  # noqa: E402  (pytest's filterwarnings setting imports numba first)
+
+numba.core.config.reload_config()
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
