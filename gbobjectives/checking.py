@@ -13,7 +13,8 @@ class GradientCheck:
     """Worst finite-difference errors per output column (arrays of length k).
 
     ``*_abs``: worst ``|analytic - fd|``; ``*_rel``: worst ``|analytic - fd| / max(|analytic|,
-    |fd|, floor)``; ``n_checked``: elements compared (points near a kink are skipped);
+    |fd|, floor * the column's largest analytic value)`` (for the Hessian: the largest of its own
+    and the gradient's, so that an identically zero Hessian is not measured against noise); ``n_checked``: elements compared (points near a kink are skipped);
     ``hessian``: the curvature that was checked. The per-element arrays are kept for digging.
     """
 
@@ -42,12 +43,13 @@ def _central4(f, x, step):
     return (-f(x + 2 * step) + 8 * f(x + step) - 8 * f(x - step) + f(x - 2 * step)) / (12 * step)
 
 
-def check_gradients(loss, y, raw, sample_weight=None, *, step=1e-3, kink_steps=4.0, exact=True, floor=1e-8):
+def check_gradients(loss, y, raw, sample_weight=None, *, step=1e-4, kink_steps=4.0, exact=True, floor=1e-6):
     """Compare ``loss.grad_hess`` with 4th-order central finite differences.
 
     The gradient is checked against differences of ``loss.value`` and the Hessian (diagonal)
-    against differences of the gradient, one output column at a time; each element's step is
-    ``step * max(1, |raw|)``. Elements within ``kink_steps`` steps of a kink (where the loss
+    against differences of the gradient, one output column at a time, with the absolute step
+    ``step`` (the losses vary on the scale of their parameters, not of ``|raw|``; the error
+    bound is ~``step^4`` times the 5th derivative plus ~``1e-16 |value| / step``). Elements within ``kink_steps`` steps of a kink (where the loss
     reports one through ``kink_distance(y, raw)``) are skipped. Rows must be independent: the
     loss of row i depends only on row i of ``raw``.
 
@@ -65,7 +67,7 @@ def check_gradients(loss, y, raw, sample_weight=None, *, step=1e-3, kink_steps=4
     raw2 = raw.reshape(shape[0], -1)
     k = raw2.shape[1]
     g, h = (np.asarray(a, np.float64).reshape(raw2.shape) for a in loss.grad_hess(y, raw, sample_weight))
-    steps = step * np.maximum(1.0, np.abs(raw2))
+    steps = np.full(raw2.shape, float(step))
     g_fd = np.empty_like(raw2)
     h_fd = np.empty_like(raw2)
     for j in range(k):
@@ -89,11 +91,13 @@ def check_gradients(loss, y, raw, sample_weight=None, *, step=1e-3, kink_steps=4
     if kinks is not None:
         checked = np.asarray(kinks).reshape(raw2.shape) > kink_steps * steps
 
-    def worst(a, fd):
+    def worst(a, fd, scale):
         err = np.where(checked, np.abs(a - fd), 0.0)
-        rel = err / np.maximum(np.maximum(np.abs(a), np.abs(fd)), floor)
+        rel = err / np.maximum(np.maximum(np.abs(a), np.abs(fd)), floor * scale + 1e-300)
         return err.max(axis=0), rel.max(axis=0)
 
-    g_abs, g_rel = worst(g, g_fd)
-    h_abs, h_rel = worst(h, h_fd)
+    g_scale = np.abs(g).max(axis=0)
+    g_abs, g_rel = worst(g, g_fd, g_scale)
+    # an identically zero exact Hessian (quantile) is measured on the gradient's scale
+    h_abs, h_rel = worst(h, h_fd, np.maximum(np.abs(h).max(axis=0), g_scale))
     return GradientCheck(g_abs, g_rel, h_abs, h_rel, checked.sum(axis=0), hessian, g, g_fd, h, h_fd, checked)
