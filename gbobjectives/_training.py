@@ -1,0 +1,64 @@
+"""What both framework adapters share: shaping labels, binding class counts once, the start.
+
+Layer 5 (adapters): imports losses only; no loss math here.
+"""
+
+import numpy as np
+
+from .losses import ClassBalanced, Focal, Quantile, get_loss
+
+
+def is_classifier(loss):
+    return isinstance(loss, Focal | ClassBalanced)
+
+
+def n_outputs(loss, n_classes=None):
+    """Columns of the raw score: quantile levels, softmax classes, or 1."""
+    if isinstance(loss, Quantile) and loss._levels():
+        return loss._levels()
+    if is_classifier(loss) and n_classes and n_classes > 2:
+        return int(n_classes)
+    return 1
+
+
+def shape_labels(y, n):
+    """XGBoost <= 3.1 returns a flattened (n*k,) label for 2-D labels; 3.2+ returns (n, k)."""
+    y = np.asarray(y)
+    if y.ndim == 1 and y.size != n and n and y.size % n == 0:
+        return y.reshape(n, -1)
+    return y
+
+
+def none_if_empty(w):
+    return None if w is None or np.size(w) == 0 else np.asarray(w)
+
+
+def bind(loss, y, n_classes=None):
+    """The loss to train with: class-balanced counts taken once, from the training labels."""
+    loss = get_loss(loss)
+    if isinstance(loss, ClassBalanced) and loss.counts is None:
+        loss = loss.with_counts(y, n_classes if n_classes and n_classes > 2 else None)
+    return loss
+
+
+def start(loss, y, w, n_classes=None):
+    """The optimal constant raw score as a 1-D array (one entry per output column)."""
+    if is_classifier(loss):
+        init = loss.init_score(y, w, n_classes=n_classes if n_classes and n_classes > 2 else None)
+    else:
+        init = loss.init_score(y, w)
+    return np.atleast_1d(np.asarray(init, np.float64))
+
+
+def metric_name(loss):
+    return f"{loss.name}-loss"
+
+
+def check_metric_loss(loss):
+    loss = get_loss(loss)
+    if isinstance(loss, ClassBalanced) and loss.counts is None:
+        raise ValueError(
+            "a class-balanced metric needs the training counts: pass loss.with_counts(y_train) "
+            "(the train() helpers do this for you)"
+        )
+    return loss

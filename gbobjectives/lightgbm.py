@@ -1,0 +1,124 @@
+"""LightGBM adapter: callable ``objective``, ``feval`` metric, and ``train`` with the start
+folded into the model.
+
+```python
+import lightgbm, gbobjectives as gb
+booster = gb.lightgbm.train(gb.Focal(2.0), {"num_leaves": 31}, train_set, 100, valid_sets=[valid_set])
+booster.predict(X)            # raw scores, start included; gb.Focal(2.0).inverse_link(...) -> probabilities
+# or by hand:
+lightgbm.train({"objective": gb.lightgbm.objective(loss), "metric": "None"}, train_set,
+               feval=gb.lightgbm.metric(loss))
+```
+
+LightGBM applies no sample weights to a callable objective and starts it at 0; ``train`` puts
+``loss.init_score`` in the Datasets' ``init_score`` and, after training, adds it to the leaf
+values of the first iteration's trees (as LightGBM does for its built-in objectives), so a
+saved and reloaded model predicts right with no extra argument. Raw scores arrive as float64,
+Fortran-ordered for multi-output; both are used as they are.
+"""
+
+import weakref
+
+import numpy as np
+
+from . import _training as T
+from .losses import get_loss
+
+
+class Objective:
+    """``objective(preds, train_data) -> (grad, hess)`` for ``params["objective"]``."""
+
+    def __init__(self, loss):
+        self.loss = get_loss(loss)
+        self._cache = weakref.WeakKeyDictionary()
+
+    def __call__(self, preds, train_data):
+        n = preds.shape[0]
+        got = self._cache.get(train_data)
+        if got is None or got[0] != n:
+            y = np.asarray(train_data.get_label())
+            w = T.none_if_empty(train_data.get_weight())
+            got = (n, y, w, T.bind(self.loss, y, preds.shape[1] if preds.ndim == 2 else None))
+            self._cache[train_data] = got
+        _, y, w, loss = got
+        return loss.grad_hess(y, preds, w)
+
+    def __getstate__(self):
+        return {"loss": self.loss}
+
+    def __setstate__(self, state):
+        self.__init__(state["loss"])
+
+
+class Metric:
+    """``feval(preds, eval_data) -> (name, weighted mean loss, is_higher_better=False)``."""
+
+    def __init__(self, loss):
+        self.loss = T.check_metric_loss(loss)
+        self.name = T.metric_name(self.loss)
+
+    def __call__(self, preds, eval_data):
+        y = np.asarray(eval_data.get_label())
+        return self.name, self.loss.mean(y, preds, T.none_if_empty(eval_data.get_weight())), False
+
+
+def objective(loss):
+    return Objective(loss)
+
+
+def metric(loss):
+    return Metric(loss)
+
+
+def _weight(dataset):
+    """Sample weights of a Dataset, constructed or not (get_weight() raises before)."""
+    if dataset.weight is not None or getattr(dataset, "_handle", None) is None:
+        return T.none_if_empty(dataset.weight)
+    return T.none_if_empty(dataset.get_weight())
+
+
+def _set_start(dataset, start, k):
+    n = len(dataset.get_label())
+    dataset.set_init_score(np.tile(start, (n, 1)) if k > 1 else np.full(n, start[0]))
+
+
+def fold_init_score(booster, start):
+    """Add the start to every leaf of the first iteration's trees (one tree per output)."""
+    info = booster.dump_model()["tree_info"]
+    for t, s in enumerate(np.atleast_1d(start)):
+        for leaf in range(info[t]["num_leaves"]):
+            booster.set_leaf_output(t, leaf, booster.get_leaf_output(t, leaf) + float(s))
+    return booster
+
+
+def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, init_score=True, **kwargs):
+    """``lightgbm.train`` with this loss: objective, metric and start set up.
+
+    Sets ``num_class`` for multi-quantile, ``metric="None"`` (the default metric would read raw
+    scores as probabilities) and ``feval``; binds class-balanced counts to the training labels;
+    unless ``init_score=False``, puts the optimal constant in the Datasets' ``init_score``
+    (this sets it on the Dataset objects you pass) and folds it into the returned model.
+    """
+    import lightgbm
+
+    params = dict(params)
+    y = np.asarray(train_set.get_label())
+    w = _weight(train_set)
+    n_classes = int(params.get("num_class", 1) or 1)
+    n_classes = n_classes if n_classes > 1 else None
+    loss = T.bind(loss, y, n_classes)
+    k = T.n_outputs(loss, n_classes)
+    if k > 1:
+        params["num_class"] = k
+    params["objective"] = Objective(loss)
+    params.setdefault("metric", "None")
+    kwargs.setdefault("feval", Metric(loss))
+    start = None
+    if init_score:
+        start = T.start(loss, y, w, n_classes)
+        for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
+            _set_start(ds, start, k)
+    booster = lightgbm.train(params, train_set, num_boost_round, valid_sets=valid_sets, **kwargs)
+    if start is not None:
+        fold_init_score(booster, start)
+    return booster

@@ -1,0 +1,112 @@
+"""XGBoost adapter: ``obj=`` and ``custom_metric=`` callables, and ``train`` with the start.
+
+```python
+import xgboost, gbobjectives as gb
+booster = gb.xgboost.train(gb.Huber(2.0), {"max_depth": 4}, dtrain, 100, evals=[(dvalid, "valid")])
+# or by hand:
+xgboost.train(params | {"base_score": loss.init_score(y)}, dtrain, 100,
+              obj=gb.xgboost.objective(loss), custom_metric=gb.xgboost.metric(loss))
+```
+
+XGBoost applies no sample weights to a Python objective and estimates no start for it: the
+objective reads ``get_weight()`` and multiplies; ``train`` sets ``base_score`` (a vector for
+multi-output, saved in the model) to ``loss.init_score``. Labels and weights are read and
+cached once per DMatrix, not re-read every round.
+"""
+
+import weakref
+
+import numpy as np
+
+from . import _training as T
+from .losses import get_loss
+
+
+class _Inputs:
+    __slots__ = ("y", "w", "loss", "n")
+
+    def __init__(self, y, w, loss, n):
+        self.y, self.w, self.loss, self.n = y, w, loss, n
+
+
+class Objective:
+    """``obj(predt, dtrain) -> (grad, hess)`` for ``xgboost.train`` (raw margins in)."""
+
+    def __init__(self, loss):
+        self.loss = get_loss(loss)
+        self._cache = weakref.WeakKeyDictionary()
+
+    def _inputs(self, predt, dmat):
+        n = predt.shape[0]
+        got = self._cache.get(dmat)
+        if got is None or got.n != n:
+            y = T.shape_labels(dmat.get_label(), n)
+            w = T.none_if_empty(dmat.get_weight())
+            loss = T.bind(self.loss, y, predt.shape[1] if predt.ndim == 2 else None)
+            got = _Inputs(y, w, loss, n)
+            self._cache[dmat] = got
+        return got
+
+    def __call__(self, predt, dtrain):
+        d = self._inputs(predt, dtrain)
+        return d.loss.grad_hess(d.y, predt, d.w)
+
+    def __getstate__(self):  # picklable for xgboost.dask: the per-DMatrix cache stays behind
+        return {"loss": self.loss}
+
+    def __setstate__(self, state):
+        self.__init__(state["loss"])
+
+
+class Metric:
+    """``custom_metric(predt, dmatrix) -> (name, weighted mean loss)``; lower is better."""
+
+    def __init__(self, loss):
+        self.loss = T.check_metric_loss(loss)
+        self.name = T.metric_name(self.loss)
+
+    def __call__(self, predt, dmat):
+        n = predt.shape[0]
+        y = T.shape_labels(dmat.get_label(), n)
+        return self.name, self.loss.mean(y, predt, T.none_if_empty(dmat.get_weight()))
+
+
+def objective(loss):
+    return Objective(loss)
+
+
+def metric(loss):
+    return Metric(loss)
+
+
+def _n_classes(params):
+    k = int(params.get("num_class", 0) or 0)
+    return k if k > 1 else None
+
+
+def train(loss, params, dtrain, num_boost_round=10, *, evals=(), init_score=True, **kwargs):
+    """``xgboost.train`` with this loss: objective, metric and start set up.
+
+    Sets ``base_score`` to ``loss.init_score`` on the training labels/weights (unless
+    ``init_score=False`` or params has one), ``num_target`` for multi-quantile,
+    ``disable_default_eval_metric``, and binds class-balanced counts to the training labels.
+    """
+    import xgboost
+
+    params = dict(params)
+    y = dtrain.get_label()
+    n = dtrain.num_row()
+    y = T.shape_labels(y, n)
+    w = T.none_if_empty(dtrain.get_weight())
+    n_classes = _n_classes(params)
+    loss = T.bind(loss, y, n_classes)
+    k = T.n_outputs(loss, n_classes)
+    if k > 1 and n_classes is None:
+        params.setdefault("num_target", k)
+    if init_score and "base_score" not in params:
+        start = T.start(loss, y, w, n_classes)
+        params["base_score"] = start.tolist() if start.size > 1 else float(start[0])
+    params.setdefault("disable_default_eval_metric", 1)
+    kwargs.setdefault("obj", Objective(loss))
+    kwargs.setdefault("custom_metric", Metric(loss))
+    return xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
