@@ -33,11 +33,11 @@ def none_if_empty(w):
     return None if w is None or np.size(w) == 0 else np.asarray(w)
 
 
-def bind(loss, y, n_classes=None):
-    """The loss to train with: class-balanced counts taken once, from the training labels."""
+def bind(loss, y, n_classes=None, sample_weight=None):
+    """The loss to train with: class-balanced counts taken once, from the training data."""
     loss = get_loss(loss)
     if isinstance(loss, ClassBalanced) and loss.counts is None:
-        loss = loss.with_counts(y, n_classes if n_classes and n_classes > 2 else None)
+        loss = loss.with_counts(y, n_classes if n_classes and n_classes > 2 else None, sample_weight)
     return loss
 
 

@@ -38,7 +38,7 @@ class Objective:
         if got is None or got[0] != n:
             y = np.asarray(train_data.get_label())
             w = T.none_if_empty(train_data.get_weight())
-            got = (n, y, w, T.bind(self.loss, y, preds.shape[1] if preds.ndim == 2 else None))
+            got = (n, y, w, T.bind(self.loss, y, preds.shape[1] if preds.ndim == 2 else None, w))
             self._cache[train_data] = got
         _, y, w, loss = got
         return loss.grad_hess(y, preds, w)
@@ -106,7 +106,7 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, init
     w = _weight(train_set)
     n_classes = int(params.get("num_class", 1) or 1)
     n_classes = n_classes if n_classes > 1 else None
-    loss = T.bind(loss, y, n_classes)
+    loss = T.bind(loss, y, n_classes, w)
     k = T.n_outputs(loss, n_classes)
     if k > 1:
         params["num_class"] = k

@@ -42,7 +42,7 @@ class Objective:
         if got is None or got.n != n:
             y = T.shape_labels(dmat.get_label(), n)
             w = T.none_if_empty(dmat.get_weight())
-            loss = T.bind(self.loss, y, predt.shape[1] if predt.ndim == 2 else None)
+            loss = T.bind(self.loss, y, predt.shape[1] if predt.ndim == 2 else None, w)
             got = _Inputs(y, w, loss, n)
             self._cache[dmat] = got
         return got
@@ -84,22 +84,11 @@ def _n_classes(params):
     return k if k > 1 else None
 
 
-def train(loss, params, dtrain, num_boost_round=10, *, evals=(), init_score=True, **kwargs):
-    """``xgboost.train`` with this loss: objective, metric and start set up.
-
-    Sets ``base_score`` to ``loss.init_score`` on the training labels/weights (unless
-    ``init_score=False`` or params has one), ``num_target`` for multi-quantile,
-    ``disable_default_eval_metric``, and binds class-balanced counts to the training labels.
-    """
-    import xgboost
-
+def _setup(loss, params, y, w, init_score, kwargs):
+    """Params and callables for training ``loss`` on labels ``y`` / weights ``w``."""
     params = dict(params)
-    y = dtrain.get_label()
-    n = dtrain.num_row()
-    y = T.shape_labels(y, n)
-    w = T.none_if_empty(dtrain.get_weight())
     n_classes = _n_classes(params)
-    loss = T.bind(loss, y, n_classes)
+    loss = T.bind(loss, y, n_classes, w)
     k = T.n_outputs(loss, n_classes)
     if k > 1 and n_classes is None:
         params.setdefault("num_target", k)
@@ -109,4 +98,33 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), init_score=True
     params.setdefault("disable_default_eval_metric", 1)
     kwargs.setdefault("obj", Objective(loss))
     kwargs.setdefault("custom_metric", Metric(loss))
+    return params, kwargs
+
+
+def train(loss, params, dtrain, num_boost_round=10, *, evals=(), init_score=True, **kwargs):
+    """``xgboost.train`` with this loss: objective, metric and start set up.
+
+    Sets ``base_score`` to ``loss.init_score`` on the training labels/weights (unless
+    ``init_score=False`` or params has one; saved in the model), ``num_target`` for
+    multi-quantile, ``disable_default_eval_metric``, and binds class-balanced counts to the
+    training data.
+    """
+    import xgboost
+
+    y = T.shape_labels(dtrain.get_label(), dtrain.num_row())
+    params, kwargs = _setup(loss, params, y, T.none_if_empty(dtrain.get_weight()), init_score, kwargs)
     return xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
+
+
+def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boost_round=10, **kwargs):
+    """``xgboost.dask.train`` with this loss. ``labels`` / ``sample_weight``: the dask arrays
+    the ``DaskDMatrix`` was built from; the start (``base_score``) and class-balanced counts
+    are computed from all of them (gathered once to the client: 8 bytes a row), then every
+    worker runs the same objective on its partitions.
+    """
+    import xgboost.dask
+
+    y = np.asarray(labels.compute())
+    w = None if sample_weight is None else np.asarray(sample_weight.compute())
+    params, kwargs = _setup(loss, params, y, w, True, kwargs)
+    return xgboost.dask.train(client, params, dtrain, num_boost_round, **kwargs)

@@ -24,7 +24,7 @@ import gbobjectives as gb
         (lambda: gb.ClassBalanced(beta=-0.1), "beta"),
         (lambda: gb.ClassBalanced(gb.Huber()), "base"),
         (lambda: gb.ClassBalanced(counts=[3, -1]), "counts"),
-        (lambda: gb.ClassBalanced(counts=[3, 1.5]), "counts"),
+        (lambda: gb.ClassBalanced(counts=[3, np.inf]), "counts"),
         (lambda: gb.Huber(hessian="bogus"), "hessian"),
         (lambda: gb.Quantile(0.5, hessian="floored"), "hessian"),
         (lambda: gb.get_loss("nope"), "unknown loss"),

@@ -59,17 +59,19 @@ class Loss:
         self.hessian = hessian
 
     # ---- parameters -----------------------------------------------------------------------
-    def get_params(self):
+    # (not ``get_params``: scikit-learn would take a loss for a nested estimator, and XGBoost's
+    # wrappers would then pass ``objective__delta`` & co. on to the booster as unknown params)
+    def parameters(self):
         return {name: getattr(self, name) for name in self._param_names}
 
     def with_hessian(self, hessian):
         """A copy of this loss with another curvature."""
-        params = self.get_params()
+        params = self.parameters()
         params["hessian"] = hessian
         return type(self)(**params)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={val!r}" for k, val in self.get_params().items())
+        args = ", ".join(f"{k}={val!r}" for k, val in self.parameters().items())
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other):

@@ -163,9 +163,9 @@ class Focal(Loss):
         y = v.class_labels(y, n, k)
         w = v.weights(sample_weight, n)
         v.weight_sum(w, n)
-        extra = None if extra_for is None else extra_for(y, k)
+        extra = None if extra_for is None else extra_for(y, k, w)
         cw = self._class_weights(k, extra)
-        class_w = np.bincount(y.astype(np.intp), weights=w, minlength=k)
+        class_w = _class_counts(y, w, k)
         if cw.size:
             class_w = class_w * cw
         if self.gamma == 0.0:  # closed form: p_c proportional to the class's total weight
@@ -209,6 +209,10 @@ class CrossEntropy(Focal):
         super().__init__(gamma=0.0, alpha=alpha, hessian=hessian)
 
 
+def _class_counts(y, w, k):
+    return np.bincount(y.astype(np.intp), weights=w, minlength=k)
+
+
 def effective_number_weights(counts, beta):
     """Cui et al. (2019) class weights ``(1 - beta) / (1 - beta^n_c)``, normalised to sum to
     the number of classes. A class with no sample is weighted as if it had one."""
@@ -225,9 +229,11 @@ class ClassBalanced(Loss):
     """Class-balanced loss (Cui et al. 2019): the base loss (``CrossEntropy()`` or
     ``Focal(...)``) with each row weighted by its class's effective-number weight.
 
-    counts: per-class sample counts. ``None`` counts the labels of each call; call
-    ``with_counts(y_train)`` (the adapters and estimators do this once, from the training
-    labels) so that validation data is scored with the training weights.
+    counts: per-class sample counts (with sample weights: the weight each class carries, so
+    integer weights count like repeated rows). ``None`` counts the labels (and weights) of each
+    call; call ``with_counts(y_train, sample_weight=w_train)`` (the adapters and estimators do
+    this once, from the training data) so that validation data is scored with the training
+    class weights.
     """
 
     name = "class_balanced"
@@ -247,9 +253,9 @@ class ClassBalanced(Loss):
             arr = np.asarray(counts)
             if arr.ndim != 1 or arr.size < 2 or arr.dtype.kind not in "iuf":
                 raise ValueError(f"counts must be a 1-D sequence of at least 2 class counts, got {counts!r}")
-            if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.floor(arr)):
-                raise ValueError(f"counts must be non-negative integers, got {counts!r}")
-            counts = tuple(int(c) for c in arr)
+            if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+                raise ValueError(f"counts must be finite and non-negative, got {counts!r}")
+            counts = tuple(int(c) if float(c).is_integer() else float(c) for c in arr)
         self.counts = counts
 
     @property
@@ -263,14 +269,16 @@ class ClassBalanced(Loss):
     def with_hessian(self, hessian):
         return ClassBalanced(self.base.with_hessian(hessian), self.beta, self.counts)
 
-    def with_counts(self, y, n_classes=None):
-        """A copy whose class counts come from the labels ``y`` (training labels)."""
+    def with_counts(self, y, n_classes=None, sample_weight=None):
+        """A copy whose class counts come from the (training) labels ``y`` and weights."""
         k = 2 if n_classes is None else int(n_classes)
-        y = v.class_labels(np.asarray(y), np.shape(y)[0], k)
-        return ClassBalanced(self.base, self.beta, np.bincount(y.astype(np.intp), minlength=k))
+        n = np.shape(y)[0]
+        y = v.class_labels(np.asarray(y), n, k)
+        w = v.weights(sample_weight, n)
+        return ClassBalanced(self.base, self.beta, _class_counts(y, w, k))
 
-    def class_weights(self, y=None, n_classes=None):
-        """The per-class weights: from ``counts``, else from the labels ``y``."""
+    def class_weights(self, y=None, n_classes=None, sample_weight=None):
+        """The per-class weights: from ``counts``, else from the labels ``y`` (and weights)."""
         if self.counts is not None:
             counts = np.asarray(self.counts)
             if n_classes is not None and counts.size != n_classes:
@@ -278,7 +286,7 @@ class ClassBalanced(Loss):
         else:
             if y is None:
                 raise ValueError("class_weights needs counts or labels y")
-            counts = np.bincount(np.asarray(y).astype(np.intp), minlength=n_classes or 2)
+            counts = _class_counts(np.asarray(y), sample_weight, n_classes or 2)
         return effective_number_weights(counts, self.beta)
 
     def inverse_link(self, raw):
@@ -290,11 +298,11 @@ class ClassBalanced(Loss):
 
     def grad_hess(self, y, raw, sample_weight=None):
         p = _Prepared(y, raw, sample_weight)
-        return self.base._grad_hess(p, self.class_weights(p.y, p.n_classes))
+        return self.base._grad_hess(p, self.class_weights(p.y, p.n_classes, p.w))
 
     def value(self, y, raw, sample_weight=None):
         p = _Prepared(y, raw, sample_weight)
-        return self.base._value(p, self.class_weights(p.y, p.n_classes))
+        return self.base._value(p, self.class_weights(p.y, p.n_classes, p.w))
 
     def init_score(self, y, sample_weight=None, n_classes=None):
         return self.base._init_score(y, sample_weight, n_classes, extra_for=self.class_weights)

@@ -217,6 +217,16 @@ class Quantile(_Regression):
             params[:, 1] = 1e-12
         return params
 
+    def inverse_link(self, raw):
+        """Quantile predictions; with several levels each row is sorted across the levels (in
+        the order of ``alpha``) so that quantiles never cross."""
+        raw = np.asarray(raw)
+        if raw.ndim != 2 or raw.shape[1] < 2:
+            return raw
+        out = np.empty_like(raw)
+        out[:, np.argsort(self.alphas, kind="stable")] = np.sort(raw, axis=1)
+        return out
+
     def _init_column(self, ycol, w, params):
         return float(np.quantile(ycol, params[0, 0], weights=w, method="inverted_cdf"))
 
