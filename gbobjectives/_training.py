@@ -34,10 +34,13 @@ def none_if_empty(w):
 
 
 def bind(loss, y, n_classes=None, sample_weight=None):
-    """The loss to train with: class-balanced counts taken once, from the training data."""
+    """The loss to train with: class-balanced counts and the quantile residual scale taken once,
+    from the training data (so every round and every distributed worker agrees)."""
     loss = get_loss(loss)
     if isinstance(loss, ClassBalanced) and loss.counts is None:
         loss = loss.with_counts(y, n_classes if n_classes and n_classes > 2 else None, sample_weight)
+    if isinstance(loss, Quantile) and loss.scale is None and loss.hessian == "majorizer":
+        loss = loss.with_scale(y, sample_weight)
     return loss
 
 

@@ -30,9 +30,8 @@ def _data(n=2000):
     return X, y, w
 
 
-# The default quantile curvature scales with each call's mean absolute residual, which a worker
-# takes over its own partitions; a fixed eps makes distributed and local training identical.
-@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.Quantile([0.1, 0.9], eps=0.05)])
+# the quantile residual scale is fixed from the whole training set, so workers agree
+@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.Quantile([0.1, 0.9])])
 def test_xgboost_dask_matches_single_machine(client, loss):
     X, y, w = _data()
     dX, dy, dw = (da.from_array(a, chunks=500) for a in (X, y, w))

@@ -104,7 +104,7 @@ def test_parity_breaks_without_the_start():
 
 # ---- sample weights ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "loss", [gb.Huber(1.0), gb.Quantile(0.8, eps=0.05), gb.Focal(2.0), gb.ClassBalanced(gb.Focal(1.0), 0.99)]
+    "loss", [gb.Huber(1.0), gb.Quantile(0.8), gb.Focal(2.0), gb.ClassBalanced(gb.Focal(1.0), 0.99)]
 )
 def test_weights_equal_repeated_rows(loss):
     X, y = _data(n=150, seed=2)

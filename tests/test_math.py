@@ -8,8 +8,9 @@ from conftest import ALL_CASES, build, make_data
 import gbobjectives as gb
 
 
-def reference(loss, y, raw):
-    """(value, grad, exact hess), unweighted, from tests/reference.py."""
+def reference(loss, y, raw, w=None):
+    """(value, grad, exact hess) per unit weight, from tests/reference.py (class-balanced
+    counts: the weight each class carries)."""
     if isinstance(loss, gb.Quantile):
         a = loss.alphas if raw.ndim == 2 else loss.alphas[0]
         return ref.quantile(y[:, None] if raw.ndim == 2 else y, raw, a)
@@ -24,7 +25,7 @@ def reference(loss, y, raw):
     k = 2 if raw.ndim == 1 else raw.shape[1]
     if isinstance(loss, gb.ClassBalanced):
         base = loss.base
-        cw = ref.class_balanced_weights(np.bincount(y.astype(int), minlength=k), loss.beta)
+        cw = ref.class_balanced_weights(np.bincount(y.astype(int), weights=w, minlength=k), loss.beta)
     alpha = base.alpha
     aw = np.ones(k) if alpha is None else (np.array([1 - alpha, alpha]) if np.ndim(alpha) == 0 else np.array(alpha))
     cw = aw if cw is None else aw * cw
@@ -48,20 +49,28 @@ def test_finite_differences(name, params, problem, weighted):
 def test_matches_numpy_reference(name, params, problem):
     y, raw, w = make_data(problem, n=300, spread=4.0)
     loss = build(name, params)
-    value, grad, hess = reference(loss, y, raw)
+    value, grad, hess = reference(loss, y, raw, w)
     wcol = w[:, None] if raw.ndim == 2 else w
-    np.testing.assert_allclose(loss.value(y, raw), value, rtol=1e-9, atol=1e-12)
+    wval = w[:, None] if value.ndim == 2 else w
+    np.testing.assert_allclose(loss.value(y, raw, w), value * wval, rtol=1e-9, atol=1e-12)
     g, h = loss.with_hessian("exact").grad_hess(y, raw, w)
     np.testing.assert_allclose(g, grad * wcol, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(h, hess * wcol, rtol=1e-8, atol=1e-12)
-    # the default curvature is positive and the gradient does not depend on it
+    # the default curvature is positive and the gradient does not depend on it (quantile's
+    # majorizer multiplies both by its residual scale)
     g_default, h_default = loss.grad_hess(y, raw, w)
-    np.testing.assert_array_equal(g_default, g)
+    factor = _quantile_scale(loss, y, raw, w) if isinstance(loss, gb.Quantile) else 1.0
+    np.testing.assert_allclose(g_default, g * factor, rtol=1e-14)
     assert np.all(h_default > 0)
 
 
+def _quantile_scale(loss, y, raw, w):
+    r = raw - (y[:, None] if raw.ndim == 2 else y)
+    return np.average(np.abs(r), axis=0, weights=w)
+
+
 def _default_curvature(loss, y, raw, w):
-    """The documented default curvature, in NumPy, unweighted (quantile's eps: weighted)."""
+    """The documented default curvature, in NumPy, unweighted (quantile's scale: weighted)."""
     r = raw - (y[:, None] if raw.ndim == 2 else y)
     if isinstance(loss, gb.Huber):
         return np.minimum(1.0, loss.delta / np.abs(r))
@@ -71,8 +80,8 @@ def _default_curvature(loss, y, raw, w):
         x = r / loss.scale
         return np.tanh(x) / x
     if isinstance(loss, gb.Quantile):
-        eps = loss.eps_rel * np.average(np.abs(r), axis=0, weights=w)
-        return 0.5 / (np.abs(r) + eps)
+        s = _quantile_scale(loss, y, raw, w)
+        return s * 0.5 / (np.abs(r) + loss.eps_rel * s)
     return None
 
 
@@ -116,3 +125,16 @@ def test_native_softmax_conventions(mode, factor):
     p = ref.softmax(raw, axis=1)
     _, h = gb.CrossEntropy(hessian=mode).grad_hess(y, raw, w)
     np.testing.assert_allclose(h, factor * p * (1 - p) * w[:, None], rtol=1e-9)
+
+
+def test_quantile_scale_is_fixed_from_training_data():
+    y = np.array([0.0, 10.0, 20.0, 30.0, 1000.0])
+    q = gb.Quantile([0.5, 0.9]).with_scale(y)
+    start = gb.Quantile([0.5, 0.9]).init_score(y)
+    np.testing.assert_allclose(q.scale, np.abs(y[:, None] - start).mean(axis=0))
+    raw = np.zeros((5, 2))
+    g, h = q.grad_hess(y, raw)
+    g0, _ = q.with_hessian("exact").grad_hess(y, raw)
+    np.testing.assert_allclose(g, g0 * np.array(q.scale))
+    np.testing.assert_allclose(h, np.array(q.scale) * 0.5 / (np.abs(y)[:, None] + 0.01 * np.array(q.scale)))
+    assert gb.Quantile(0.3).with_scale(np.ones(4)).scale > 0  # never 0

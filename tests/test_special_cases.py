@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ALL_CASES, build, make_data
+from conftest import ALL_CASES, K, build, make_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, softmax
@@ -91,8 +91,10 @@ def test_focal_hessian_of_positive_is_nonzero():
 def test_weights_multiply(name, params, problem):
     y, raw, w = make_data(problem, n=80)
     loss = build(name, params)
-    if isinstance(loss, gb.Quantile):  # its default eps follows the weighted residual scale
-        loss = gb.Quantile(loss.alpha, eps=0.25)
+    if isinstance(loss, gb.Quantile):  # its default scale follows the weighted residuals
+        loss = gb.Quantile(loss.alpha, scale=0.25)
+    if isinstance(loss, gb.ClassBalanced):  # its default counts are the weighted class totals
+        loss = loss.with_counts(y, K if problem == "multi" else None)
     g1, h1 = loss.grad_hess(y, raw)
     gw, hw = loss.grad_hess(y, raw, w)
     wc = w[:, None] if raw.ndim == 2 else w

@@ -128,13 +128,16 @@ def quantile_value(r, alpha):
 
 
 @njit
-def quantile_grad_hess(r, alpha, eps, hmode):
+def quantile_grad_hess(r, alpha, scale, eps, hmode):
+    """Majorizer: ``scale * (g, 1 / (2 (|r| + eps)))``: a common factor leaves every Newton
+    step -G/H unchanged and makes the curvature O(1) for residuals of size ``scale``."""
     # right derivative at the kink (u = y - z == 0): 1 - alpha
     g = -alpha if r < 0.0 else 1.0 - alpha
     if hmode == H_EXACT:
         h = 0.0
     elif hmode == H_MAJORIZER:
-        h = 0.5 / (abs(r) + eps)
+        h = 0.5 * scale / (abs(r) + eps)
+        g *= scale
     else:
         h = 1.0
     return g, h
@@ -188,8 +191,8 @@ def elem_value(kind, y, z, a):
 
 
 @njit
-def elem_grad_hess(kind, hmode, y, z, a, b):
-    """(grad, hess) of one element; ``a``, ``b``: the loss's two per-column parameters."""
+def elem_grad_hess(kind, hmode, y, z, a, b, c):
+    """(grad, hess) of one element; ``a``, ``b``, ``c``: the loss's per-column parameters."""
     if kind == FOCAL:
         return focal_grad_hess(y, z, a, hmode)
     r = z - y
@@ -199,7 +202,7 @@ def elem_grad_hess(kind, hmode, y, z, a, b):
         return pseudo_huber_grad_hess(r, a, hmode)
     if kind == LOGCOSH:
         return logcosh_grad_hess(r, a, hmode)
-    return quantile_grad_hess(r, a, b, hmode)
+    return quantile_grad_hess(r, a, b, c, hmode)
 
 
 # ---- softmax focal (cross-entropy when gamma == 0), one row at a time --------------------------

@@ -132,14 +132,14 @@ class Focal(Loss):
         cw = self._class_weights(p.n_classes, extra)
         hmode, factor = self._curvature(p.n_classes)
         if p.binary:
-            params = np.array([[self.gamma, 0.0]])
+            params = np.array([[self.gamma, 0.0, 0.0]])
             return elementwise_grad_hess(scalar.FOCAL, hmode, params, v.as_2d(p.y), p.raw, p.w, cw)
         return softmax_grad_hess(self.gamma, hmode, factor, p.y, p.raw, p.w, cw)
 
     def _value(self, p, extra=None):
         cw = self._class_weights(p.n_classes, extra)
         if p.binary:
-            params = np.array([[self.gamma, 0.0]])
+            params = np.array([[self.gamma, 0.0, 0.0]])
             return elementwise_value(scalar.FOCAL, params, v.as_2d(p.y), p.raw, p.w, cw)
         return softmax_value(self.gamma, p.y, p.raw, p.w, cw)
 

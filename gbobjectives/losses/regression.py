@@ -27,7 +27,7 @@ class _Regression(Loss):
         return None
 
     def _params(self, k, y2=None, raw=None, w=None):
-        """(k, 2) float64 per-column parameters for the loops."""
+        """(k, 3) float64 per-column parameters for the loops."""
         raise NotImplementedError
 
     def _check(self, y, raw, sample_weight):
@@ -96,7 +96,7 @@ class _Scaled(_Regression):
         return getattr(self, self._scale_name)
 
     def _params(self, k, y2=None, raw=None, w=None):
-        params = np.zeros((k, 2))
+        params = np.zeros((k, 3))
         params[:, 0] = self._scale()
         return params
 
@@ -165,25 +165,30 @@ class LogCosh(_Scaled):
 
 class Quantile(_Regression):
     """Pinball loss for one level (``alpha`` a float) or several (a sequence: one output column
-    per level; ``predict``-side helpers sort them so they never cross).
+    per level; ``inverse_link`` sorts each row so quantiles never cross).
 
-    hessian: ``"majorizer"`` (default): ``1 / (2 (|r| + eps))`` (Hunter & Lange 2000), which
-    scales a leaf's Newton step with the residuals so large targets move as fast as small
-    ones; ``"constant"``: 1 (each round moves a leaf by at most ``learning_rate``, whatever the
-    scale of y); ``"exact"``: 0.
+    hessian: ``"majorizer"`` (default): curvature ``1 / (2 (|r| + eps))`` (Hunter & Lange 2000),
+    which makes a leaf's Newton step follow the size of its residuals, so targets in the
+    thousands move as fast as targets near 1 (a constant curvature moves a leaf by at most
+    ``learning_rate`` a round). Gradient and curvature are then both multiplied by the
+    residual ``scale``: the Newton steps -G/H are unchanged, and the curvature is O(1) per row,
+    so XGBoost's ``min_child_weight`` and ``lambda`` keep the meaning they have for squared
+    error (without it, on a target in the thousands no child reaches min_child_weight=1 and
+    XGBoost never splits). ``"constant"``: 1; ``"exact"``: 0.
 
-    eps: the majorizer's smoothing in target units; ``None`` (default) uses
-    ``eps_rel`` times the current weighted mean absolute residual of each column, recomputed
-    at every call, so the curvature follows the scale of the data.
+    scale: the residual scale, in target units; ``eps = eps_rel * scale``. ``None`` (default):
+    the weighted mean of ``|y - raw|`` of each column at each call. The adapters fix it once
+    from the training data (``with_scale(y, w)``: the mean absolute deviation from the optimal
+    constant), so that every round and every distributed worker uses the same one.
     """
 
     name = "quantile"
     kind = scalar.QUANTILE
     hessian_modes = ("majorizer", "constant", "exact")
     default_hessian = "majorizer"
-    _param_names = ("alpha", "hessian", "eps", "eps_rel")
+    _param_names = ("alpha", "hessian", "scale", "eps_rel")
 
-    def __init__(self, alpha=0.5, hessian=None, eps=None, eps_rel=0.01):
+    def __init__(self, alpha=0.5, hessian=None, scale=None, eps_rel=0.01):
         if np.ndim(alpha) == 0:
             self.alpha = v.open_unit("alpha", alpha)
         else:
@@ -191,7 +196,10 @@ class Quantile(_Regression):
             if not levels:
                 raise ValueError("alpha must hold at least one level")
             self.alpha = tuple(levels)
-        self.eps = None if eps is None else v.positive("eps", eps)
+        if scale is not None:
+            scale = (v.positive("scale", scale) if np.ndim(scale) == 0
+                     else tuple(v.positive("scale", s) for s in np.asarray(scale, object).ravel()))
+        self.scale = scale
         self.eps_rel = v.positive("eps_rel", eps_rel)
         super().__init__(hessian)
 
@@ -205,16 +213,29 @@ class Quantile(_Regression):
     def _scalar_init(self, y):
         return np.ndim(self.alpha) == 0 and y.ndim == 1
 
+    def with_scale(self, y, sample_weight=None):
+        """A copy whose residual scale is fixed from training labels: per level, the weighted
+        mean absolute deviation of y from its optimal constant (never 0)."""
+        y = np.asarray(y)
+        start = np.atleast_1d(self.init_score(y, sample_weight))
+        y2 = y.reshape(y.shape[0], -1)
+        mad = np.average(np.abs(y2 - start), axis=0, weights=sample_weight)
+        mad = np.broadcast_to(mad, start.shape)
+        floor = max(1e-12, 1e-12 * float(np.max(np.abs(y2))))
+        scale = tuple(max(float(m), floor) for m in mad)
+        params = self.parameters() | {"scale": scale[0] if np.ndim(self.alpha) == 0 and len(scale) == 1 else scale}
+        return Quantile(**params)
+
     def _params(self, k, y2=None, raw=None, w=None):
-        params = np.empty((k, 2))
+        params = np.empty((k, 3))
         params[:, 0] = self.alphas if self._levels() else self.alphas[0]
-        if self.eps is not None:
-            params[:, 1] = self.eps
+        if self.scale is not None:
+            params[:, 1] = self.scale
         elif raw is not None and self.hessian == "majorizer":
-            mad = mean_abs_residual(y2, raw, w)
-            params[:, 1] = np.maximum(self.eps_rel * mad, 1e-12)
+            params[:, 1] = np.maximum(mean_abs_residual(y2, raw, w), 1e-12)
         else:
-            params[:, 1] = 1e-12
+            params[:, 1] = 1.0
+        params[:, 2] = self.eps_rel * params[:, 1]
         return params
 
     def inverse_link(self, raw):

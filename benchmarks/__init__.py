@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print measured tables (``python -m benchmarks.<name>``)."""
