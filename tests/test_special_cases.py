@@ -181,3 +181,18 @@ def test_float32_range_is_finite(z, y, label, gamma):
     g, h = gb.Focal(gamma).grad_hess(np.array([label]), raw2)
     assert np.isfinite(g).all() and np.isfinite(h).all()
     assert np.isfinite(gb.Focal(gamma).value(np.array([label]), raw2)).all()
+
+
+@pytest.mark.parametrize(("name", "params", "problem"), ALL_CASES)
+def test_parallel_and_serial_loops_agree(name, params, problem, monkeypatch):
+    """Small inputs run the serial twins; force the parallel loops and compare."""
+    from gbobjectives.kernels import cpu
+
+    y, raw, w = make_data(problem, n=300)
+    loss = build(name, params)
+    serial = loss.grad_hess(y, raw, w), loss.value(y, raw, w)
+    monkeypatch.setattr(cpu, "PARALLEL_MIN_ELEMENTS", 0)
+    parallel = loss.grad_hess(y, raw, w), loss.value(y, raw, w)
+    for a, b in zip((*serial[0], serial[1]), (*parallel[0], parallel[1]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-300)  # the compilers may fuse differently
+    assert cpu.PARALLEL["elementwise_grad_hess"].signatures or cpu.PARALLEL["softmax_grad_hess"].signatures

@@ -5,10 +5,17 @@ Layer 2: imports only ``scalar``. Weights are applied here and nowhere else:
 indexed by the integer label (length 0 means none; focal's alpha and class-balanced weights
 both live there). Compiled lazily on first call and cached on disk (``cache=True``).
 
+Each loop exists twice, compiled from the same source: ``parallel=True`` for large inputs and a
+serial twin for small ones (below ``PARALLEL_MIN_ELEMENTS``), where starting a thread pool costs
+more than it saves and its idle threads compete with the booster's OpenMP pool. ``loop(name,
+size)`` picks one.
+
 Shapes: ``z`` is always 2-D ``(n, k)`` (a 1-D margin is passed as an ``(n, 1)`` view), in any
 memory order; ``y`` is ``(n, 1)`` or ``(n, k)`` for the element-wise loops and ``(n,)`` class
 ids for the softmax loops. Outputs are written into preallocated arrays.
 """
+
+import types
 
 import numpy as np
 from numba import njit, prange
@@ -21,8 +28,7 @@ from .scalar import (
 )
 
 
-@njit(parallel=True, cache=True)
-def elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
+def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
     n, k = z.shape
     ky = y.shape[1]
     nw = w.shape[0]
@@ -39,8 +45,7 @@ def elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
             h[i, j] = hh * wij
 
 
-@njit(parallel=True, cache=True)
-def elementwise_value(kind, params, y, z, w, cw, out):
+def _elementwise_value(kind, params, y, z, w, cw, out):
     n, k = z.shape
     ky = y.shape[1]
     nw = w.shape[0]
@@ -53,8 +58,7 @@ def elementwise_value(kind, params, y, z, w, cw, out):
             out[i, j] = elem_value(kind, yij, np.float64(z[i, j]), params[j, 0]) * wij
 
 
-@njit(parallel=True, cache=True)
-def softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
+def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
     n = z.shape[0]
     nw = w.shape[0]
     ncw = cw.shape[0]
@@ -66,8 +70,7 @@ def softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
         softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h)
 
 
-@njit(parallel=True, cache=True)
-def softmax_value(gamma, y, z, w, cw, out):
+def _softmax_value(gamma, y, z, w, cw, out):
     n = z.shape[0]
     nw = w.shape[0]
     ncw = cw.shape[0]
@@ -79,8 +82,7 @@ def softmax_value(gamma, y, z, w, cw, out):
         out[i] = softmax_focal_value(z, i, t, gamma) * wi
 
 
-@njit(parallel=True, cache=True)
-def mean_abs_residual(y, z, w):
+def _mean_abs_residual(y, z, w):
     """Per column, the (weighted) mean of |y - z|: the scale the quantile curvature needs."""
     n, k = z.shape
     ky = y.shape[1]
@@ -96,3 +98,31 @@ def mean_abs_residual(y, z, w):
             den += wi
         out[j] = num / den if den > 0.0 else 0.0
     return out
+
+
+PARALLEL_MIN_ELEMENTS = 100_000
+
+
+def _serial_twin(func, name):
+    """The same source under another name (its own on-disk cache entry), compiled serially."""
+    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
+    twin.__qualname__ = name
+    return njit(cache=True)(twin)
+
+
+_SOURCES = {
+    "elementwise_grad_hess": _elementwise_grad_hess,
+    "elementwise_value": _elementwise_value,
+    "softmax_grad_hess": _softmax_grad_hess,
+    "softmax_value": _softmax_value,
+    "mean_abs_residual": _mean_abs_residual,
+}
+PARALLEL = {name: njit(parallel=True, cache=True)(f) for name, f in _SOURCES.items()}
+SERIAL = {name: _serial_twin(f, name + "_serial") for name, f in _SOURCES.items()}
+elementwise_grad_hess = PARALLEL["elementwise_grad_hess"]
+softmax_grad_hess = PARALLEL["softmax_grad_hess"]
+
+
+def loop(name, size):
+    """The parallel loop ``name`` for ``size`` elements or more, else its serial twin."""
+    return (PARALLEL if size >= PARALLEL_MIN_ELEMENTS else SERIAL)[name]

@@ -113,32 +113,32 @@ def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY):
     raw2 = v.as_2d(raw)
     g = np.empty(raw2.shape, raw.dtype)
     h = np.empty(raw2.shape, raw.dtype)
-    cpu.elementwise_grad_hess(kind, hmode, params, y2, raw2, _or_empty(w), cw, g, h)
+    cpu.loop("elementwise_grad_hess", raw.size)(kind, hmode, params, y2, raw2, _or_empty(w), cw, g, h)
     return g.reshape(raw.shape), h.reshape(raw.shape)
 
 
 def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
     raw2 = v.as_2d(raw)
     out = np.empty(raw2.shape, np.float64)
-    cpu.elementwise_value(kind, params, y2, raw2, _or_empty(w), cw, out)
+    cpu.loop("elementwise_value", raw.size)(kind, params, y2, raw2, _or_empty(w), cw, out)
     return out.reshape(raw.shape)
 
 
 def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY):
     g = np.empty(raw.shape, raw.dtype)
     h = np.empty(raw.shape, raw.dtype)
-    cpu.softmax_grad_hess(gamma, hmode, factor, y, raw, _or_empty(w), cw, g, h)
+    cpu.loop("softmax_grad_hess", raw.size)(gamma, hmode, factor, y, raw, _or_empty(w), cw, g, h)
     return g, h
 
 
 def softmax_value(gamma, y, raw, w, cw=EMPTY):
     out = np.empty(raw.shape[0], np.float64)
-    cpu.softmax_value(gamma, y, raw, _or_empty(w), cw, out)
+    cpu.loop("softmax_value", raw.size)(gamma, y, raw, _or_empty(w), cw, out)
     return out
 
 
 def mean_abs_residual(y2, raw, w):
-    return cpu.mean_abs_residual(y2, v.as_2d(raw), _or_empty(w))
+    return cpu.loop("mean_abs_residual", raw.size)(y2, v.as_2d(raw), _or_empty(w))
 
 
 # ---- optimal constants -------------------------------------------------------------------------
