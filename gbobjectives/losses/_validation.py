@@ -45,9 +45,36 @@ def _finite_float(name, value):
     return value
 
 
+def is_device(a):
+    """True for GPU arrays (``__cuda_array_interface__``: CuPy, numba device arrays)."""
+    return hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray)
+
+
+def cuda_kernels():
+    from ..kernels import cuda
+
+    return cuda
+
+
+def to_host(a):
+    return a.copy_to_host() if hasattr(a, "copy_to_host") else (a.get() if is_device(a) else np.asarray(a))
+
+
+def _device_checked(a, mode, k, host_check):
+    """Device arrays: count bad entries on the device; re-check on the host only to name rows."""
+    cu = cuda_kernels()
+    d = cu.as_device(a)
+    if d.size and cu.count_bad(d, mode, k):
+        host_check(d.copy_to_host())
+    return d
+
+
 def raw_scores(raw):
     """The raw margin as a float32/float64 array of shape (n,) or (n, k); never copied."""
-    raw = np.asarray(raw)
+    if is_device(raw):
+        raw = cuda_kernels().as_device(raw)
+    else:
+        raw = np.asarray(raw)
     if raw.dtype not in (np.float32, np.float64):
         raise ValueError(f"raw scores must be float32 or float64, got dtype {raw.dtype}")
     if raw.ndim not in (1, 2) or raw.shape[0] == 0:
@@ -60,8 +87,17 @@ def as_2d(a):
     return a.reshape(a.shape[0], 1) if a.ndim == 1 else a
 
 
-def labels(y, n):
-    """Labels as a numeric array with n rows; bool is viewed as uint8 (no copy)."""
+def labels(y, n, device=False):
+    """Labels as a numeric array with n rows; bool is viewed as uint8 (no copy). ``device``:
+    checked and returned on the GPU (host labels are uploaded)."""
+    if device:
+        y = y if is_device(y) else np.asarray(y)
+        if y.dtype == np.bool_:
+            y = np.asarray(y).view(np.uint8)
+        if y.dtype.kind not in "iuf" or y.ndim not in (1, 2) or y.shape[0] != n:
+            return labels(to_host(y), n)  # raises the host error
+        mode = 0 if y.dtype.kind == "f" else -1
+        return _device_checked(y, mode, 0, lambda h: labels(h, n)) if mode == 0 else cuda_kernels().as_device(y)
     y = np.asarray(y)
     if y.dtype == np.bool_:
         y = y.view(np.uint8)
@@ -76,8 +112,15 @@ def labels(y, n):
     return y
 
 
-def class_labels(y, n, n_classes):
+def class_labels(y, n, n_classes, device=False):
     """1-D integer-valued labels in 0..n_classes-1 (binary: 0/1)."""
+    if device:
+        y = labels(y, n, device=True)
+        if y.ndim == 2:
+            if y.shape[1] != 1:
+                raise ValueError(f"class labels must have shape (n,), got {y.shape}")
+            y = y.reshape(n)
+        return _device_checked(y, 1, n_classes, lambda h: class_labels(h, n, n_classes))
     y = labels(y, n)
     if y.ndim == 2:
         if y.shape[1] != 1:
@@ -92,10 +135,15 @@ def class_labels(y, n, n_classes):
     return y
 
 
-def weights(sample_weight, n):
+def weights(sample_weight, n, device=False):
     """Sample weights: None, or finite non-negative values of shape (n,)."""
     if sample_weight is None:
         return None
+    if device:
+        w = sample_weight if is_device(sample_weight) else np.asarray(sample_weight)
+        if w.dtype.kind not in "iuf" or w.dtype == np.bool_ or w.shape != (n,):
+            return weights(to_host(w), n)  # raises the host error
+        return _device_checked(w, 2, 0, lambda h: weights(h, n))
     w = np.asarray(sample_weight)
     if w.dtype.kind not in "iuf" or w.dtype == np.bool_:
         raise ValueError(f"sample_weight must be numeric, got dtype {w.dtype}")
@@ -113,7 +161,12 @@ def weights(sample_weight, n):
 
 
 def weight_sum(w, n):
-    total = float(n) if w is None else float(np.sum(w, dtype=np.float64))
+    if w is None:
+        total = float(n)
+    elif is_device(w):
+        total = cuda_kernels().total(w)
+    else:
+        total = float(np.sum(w, dtype=np.float64))
     if not total > 0.0:
         raise ValueError("sample_weight sums to 0: nothing to fit")
     return total

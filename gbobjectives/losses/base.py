@@ -88,8 +88,8 @@ class Loss:
         """Weighted mean loss: sum(w * loss) / sum(w), averaged over outputs."""
         val = self.value(y, raw, sample_weight)
         n = val.shape[0]
-        total = v.weight_sum(v.weights(sample_weight, n), n)
-        return float(np.sum(val, dtype=np.float64) / (total * (val.size // n)))
+        w_total = v.weight_sum(v.weights(sample_weight, n, v.is_device(val)), n)
+        return total(val) / (w_total * (val.size // n))
 
     def kink_distance(self, y, raw):
         """Distance (in raw units) from each element to the nearest kink; None if smooth."""
@@ -109,22 +109,44 @@ class Loss:
 
 
 # ---- calls into the loops, shared by the loss families -------------------------------------
+# Host arrays run the CPU loops; device arrays (``__cuda_array_interface__``) run the CUDA
+# kernels, which are imported only then, and come back as numba device arrays.
+def _device(raw, *arrays):
+    """The CUDA kernels module and every array moved to (or viewed on) the device."""
+    cu = v.cuda_kernels()
+    return cu, [cu.as_device(a) for a in arrays]
+
+
 def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY):
     raw2 = v.as_2d(raw)
-    g = np.empty(raw2.shape, raw.dtype)
-    h = np.empty(raw2.shape, raw.dtype)
-    cpu.loop("elementwise_grad_hess", raw.size)(kind, hmode, params, y2, raw2, _or_empty(w), cw, g, h)
+    if v.is_device(raw):
+        cu, (params, y2, w, cw) = _device(raw, params, y2, _or_empty(w), cw)
+        g, h = cu.empty(raw2.shape, raw2.dtype), cu.empty(raw2.shape, raw2.dtype)
+        cu.elementwise_grad_hess(kind, hmode, params, y2, raw2, w, cw, g, h)
+    else:
+        g, h = np.empty(raw2.shape, raw.dtype), np.empty(raw2.shape, raw.dtype)
+        cpu.loop("elementwise_grad_hess", raw.size)(kind, hmode, params, y2, raw2, _or_empty(w), cw, g, h)
     return g.reshape(raw.shape), h.reshape(raw.shape)
 
 
 def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
     raw2 = v.as_2d(raw)
-    out = np.empty(raw2.shape, np.float64)
-    cpu.loop("elementwise_value", raw.size)(kind, params, y2, raw2, _or_empty(w), cw, out)
+    if v.is_device(raw):
+        cu, (params, y2, w, cw) = _device(raw, params, y2, _or_empty(w), cw)
+        out = cu.empty(raw2.shape, np.float64)
+        cu.elementwise_value(kind, params, y2, raw2, w, cw, out)
+    else:
+        out = np.empty(raw2.shape, np.float64)
+        cpu.loop("elementwise_value", raw.size)(kind, params, y2, raw2, _or_empty(w), cw, out)
     return out.reshape(raw.shape)
 
 
 def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY):
+    if v.is_device(raw):
+        cu, (y, w, cw) = _device(raw, y, _or_empty(w), cw)
+        g, h = cu.empty(raw.shape, raw.dtype), cu.empty(raw.shape, raw.dtype)
+        cu.softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw, g, h)
+        return g, h
     g = np.empty(raw.shape, raw.dtype)
     h = np.empty(raw.shape, raw.dtype)
     cpu.loop("softmax_grad_hess", raw.size)(gamma, hmode, factor, y, raw, _or_empty(w), cw, g, h)
@@ -132,13 +154,26 @@ def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY):
 
 
 def softmax_value(gamma, y, raw, w, cw=EMPTY):
+    if v.is_device(raw):
+        cu, (y, w, cw) = _device(raw, y, _or_empty(w), cw)
+        out = cu.empty(raw.shape[0], np.float64)
+        cu.softmax_value(gamma, y, raw, w, cw, out)
+        return out
     out = np.empty(raw.shape[0], np.float64)
     cpu.loop("softmax_value", raw.size)(gamma, y, raw, _or_empty(w), cw, out)
     return out
 
 
 def mean_abs_residual(y2, raw, w):
+    if v.is_device(raw):
+        cu, (y2, w) = _device(raw, y2, _or_empty(w))
+        return cu.mean_abs_residual(y2, v.as_2d(raw), w)
     return cpu.loop("mean_abs_residual", raw.size)(y2, v.as_2d(raw), _or_empty(w))
+
+
+def total(a):
+    """Sum of every entry, on the array's own device."""
+    return v.cuda_kernels().total(a) if v.is_device(a) else float(np.sum(a, dtype=np.float64))
 
 
 # ---- optimal constants -------------------------------------------------------------------------

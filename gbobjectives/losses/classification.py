@@ -53,9 +53,10 @@ class _Prepared:
         if not self.binary and raw.shape[1] < 2:
             raise ValueError(f"softmax raw scores need k >= 2 columns, got shape {raw.shape}")
         self.n_classes = 2 if self.binary else raw.shape[1]
-        self.y = v.class_labels(y, n, self.n_classes)
+        device = v.is_device(raw)
+        self.y = v.class_labels(y, n, self.n_classes, device)
         self.raw = raw
-        self.w = v.weights(sample_weight, n)
+        self.w = v.weights(sample_weight, n, device)
 
 
 class Focal(Loss):
@@ -210,7 +211,8 @@ class CrossEntropy(Focal):
 
 
 def _class_counts(y, w, k):
-    return np.bincount(y.astype(np.intp), weights=w, minlength=k)
+    w = None if w is None else v.to_host(w)
+    return np.bincount(v.to_host(y).astype(np.intp), weights=w, minlength=k)
 
 
 def effective_number_weights(counts, beta):

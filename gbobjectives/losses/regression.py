@@ -33,7 +33,8 @@ class _Regression(Loss):
     def _check(self, y, raw, sample_weight):
         raw = v.raw_scores(raw)
         n = raw.shape[0]
-        y2 = v.as_2d(v.labels(y, n))
+        device = v.is_device(raw)
+        y2 = v.as_2d(v.labels(y, n, device))
         k = 1 if raw.ndim == 1 else raw.shape[1]
         if y2.shape[1] not in (1, k):
             raise ValueError(f"labels y have {y2.shape[1]} columns, raw scores have {k}")
@@ -43,7 +44,7 @@ class _Regression(Loss):
                 f"{type(self).__name__} has {levels} level(s): raw scores need {levels} "
                 f"column(s), got shape {raw.shape}"
             )
-        return y2, raw, v.weights(sample_weight, n)
+        return y2, raw, v.weights(sample_weight, n, device)
 
     def grad_hess(self, y, raw, sample_weight=None):
         y2, raw, w = self._check(y, raw, sample_weight)

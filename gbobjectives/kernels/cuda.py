@@ -1,0 +1,175 @@
+"""CUDA kernels: grid-stride loops calling the very same scalar functions as ``cpu.py``.
+
+Layer 2, imported lazily (only when a device array or ``device="cuda"`` is used). One kernel
+per loop of ``cpu.py``; weights applied in the kernel exactly as there. Also tested through
+Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), which is how CI, with no GPU, covers them.
+"""
+
+import math
+
+import numpy as np
+from numba import cuda
+
+from .scalar import elem_grad_hess, elem_value, softmax_focal_grad_hess_row, softmax_focal_value
+
+THREADS = 256
+
+
+@cuda.jit
+def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
+    n, k = z.shape
+    ky = y.shape[1]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
+        i = idx // k
+        j = idx - i * k
+        yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
+        wij = w[i] if nw > 0 else 1.0
+        if ncw > 0:
+            wij *= cw[int(yij)]
+        gg, hh = elem_grad_hess(kind, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2])
+        g[i, j] = gg * wij
+        h[i, j] = hh * wij
+
+
+@cuda.jit
+def _elementwise_value(kind, params, y, z, w, cw, out):
+    n, k = z.shape
+    ky = y.shape[1]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
+        i = idx // k
+        j = idx - i * k
+        yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
+        wij = w[i] if nw > 0 else 1.0
+        if ncw > 0:
+            wij *= cw[int(yij)]
+        out[i, j] = elem_value(kind, yij, np.float64(z[i, j]), params[j, 0]) * wij
+
+
+@cuda.jit
+def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
+    n = z.shape[0]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t = int(y[i])
+        wi = w[i] if nw > 0 else 1.0
+        if ncw > 0:
+            wi *= cw[t]
+        softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h)
+
+
+@cuda.jit
+def _softmax_value(gamma, y, z, w, cw, out):
+    n = z.shape[0]
+    nw = w.shape[0]
+    ncw = cw.shape[0]
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        t = int(y[i])
+        wi = w[i] if nw > 0 else 1.0
+        if ncw > 0:
+            wi *= cw[t]
+        out[i] = softmax_focal_value(z, i, t, gamma) * wi
+
+
+@cuda.jit
+def _mean_abs_residual_sums(y, z, w, sums):
+    """sums[j] += w |y - z| and sums[k + j] += w, by atomics (k columns)."""
+    n, k = z.shape
+    ky = y.shape[1]
+    nw = w.shape[0]
+    for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
+        i = idx // k
+        j = idx - i * k
+        wi = w[i] if nw > 0 else 1.0
+        yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
+        cuda.atomic.add(sums, j, wi * abs(yij - np.float64(z[i, j])))
+        cuda.atomic.add(sums, k + j, wi)
+
+
+@cuda.jit
+def _sum_flat(x, out):
+    acc = 0.0
+    for idx in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        acc += x[idx]
+    cuda.atomic.add(out, 0, acc)
+
+
+@cuda.jit
+def _count_bad(x, mode, k, out):
+    """mode 0: NaN/inf; 1: not an integer in [0, k); 2: NaN/inf or negative."""
+    bad = 0
+    for idx in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        v = np.float64(x[idx])
+        if mode == 1:
+            bad += 1 if (v < 0.0 or v >= k or v != math.floor(v)) else 0
+        else:
+            bad += 1 if (math.isnan(v) or math.isinf(v) or (mode == 2 and v < 0.0)) else 0
+    cuda.atomic.add(out, 0, bad)
+
+
+def _blocks(n):
+    return max(1, min(1024, math.ceil(n / THREADS)))
+
+
+def elementwise_grad_hess(kind, hmode, params, y2, z2, w, cw, g, h):
+    _elementwise_grad_hess[_blocks(z2.size), THREADS](kind, hmode, params, y2, z2, w, cw, g, h)
+
+
+def elementwise_value(kind, params, y2, z2, w, cw, out):
+    _elementwise_value[_blocks(z2.size), THREADS](kind, params, y2, z2, w, cw, out)
+
+
+def softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
+    _softmax_grad_hess[_blocks(z.shape[0]), THREADS](gamma, hmode, factor, y, z, w, cw, g, h)
+
+
+def softmax_value(gamma, y, z, w, cw, out):
+    _softmax_value[_blocks(z.shape[0]), THREADS](gamma, y, z, w, cw, out)
+
+
+def mean_abs_residual(y2, z2, w):
+    k = z2.shape[1]
+    sums = cuda.to_device(np.zeros(2 * k))
+    _mean_abs_residual_sums[_blocks(z2.size), THREADS](y2, z2, w, sums)
+    s = sums.copy_to_host()
+    return np.where(s[k:] > 0, s[:k] / np.where(s[k:] > 0, s[k:], 1.0), 0.0)
+
+
+# ---- device arrays ------------------------------------------------------------------------------
+def is_available():
+    return cuda.is_available()
+
+
+def as_device(a):
+    """A numba device array for ``a``: zero-copy for ``__cuda_array_interface__`` objects
+    (CuPy, numba), a copy to the device for host arrays."""
+    if hasattr(a, "__cuda_array_interface__"):
+        return cuda.as_cuda_array(a)
+    return cuda.to_device(np.ascontiguousarray(a))
+
+
+def empty(shape, dtype):
+    return cuda.device_array(shape, dtype=dtype)
+
+
+def _flat(a):
+    return a.reshape(a.size) if a.ndim != 1 else a
+
+
+def total(a):
+    """Sum of all entries of a contiguous device array, in float64."""
+    out = cuda.to_device(np.zeros(1))
+    flat = _flat(a)
+    _sum_flat[_blocks(flat.shape[0]), THREADS](flat, out)
+    return float(out.copy_to_host()[0])
+
+
+def count_bad(a, mode, k=0):
+    out = cuda.to_device(np.zeros(1, np.int64))
+    flat = _flat(a)
+    _count_bad[_blocks(flat.shape[0]), THREADS](flat, mode, k, out)
+    return int(out.copy_to_host()[0])
