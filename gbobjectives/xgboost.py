@@ -29,54 +29,101 @@ class _Inputs:
         self.y, self.w, self.loss, self.n = y, w, loss, n
 
 
-class Objective:
-    """``obj(predt, dtrain) -> (grad, hess)`` for ``xgboost.train`` (raw margins in)."""
+def _cuda():
+    from .kernels import cuda
 
-    def __init__(self, loss):
+    return cuda
+
+
+def check_device(device):
+    """``"cpu"``, ``"cuda"`` (``"cuda:N"``) or ``"auto"``; CUDA asked for but absent raises."""
+    if device not in ("cpu", "auto") and not str(device).startswith("cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
+    if str(device).startswith("cuda") and not _cuda().is_available():
+        raise RuntimeError(
+            f"device={device!r}: numba.cuda finds no usable GPU (install the 'gpu' extra, "
+            "numba-cuda, and check the driver), or use device='auto' to fall back to the CPU"
+        )
+    return device
+
+
+class _DeviceAware:
+    """Per-DMatrix inputs, cached once (labels and weights uploaded once on the GPU path and
+    released with the DMatrix); raw scores uploaded each round."""
+
+    def __init__(self, loss, device="cpu"):
         self.loss = get_loss(loss)
+        self.device = check_device(device)
         self._cache = weakref.WeakKeyDictionary()
 
-    def _inputs(self, predt, dmat):
+    def _on_cuda(self, predt):
+        if self.device == "auto":
+            return hasattr(predt, "__cuda_array_interface__") and _cuda().is_available()
+        return self.device != "cpu"
+
+    def _inputs(self, predt, dmat, bind):
         n = predt.shape[0]
         got = self._cache.get(dmat)
         if got is None or got.n != n:
             y = T.shape_labels(dmat.get_label(), n)
             w = T.none_if_empty(dmat.get_weight())
-            loss = T.bind(self.loss, y, predt.shape[1] if predt.ndim == 2 else None, w)
+            loss = T.bind(self.loss, y, predt.shape[1] if predt.ndim == 2 else None, w) if bind else self.loss
+            if self._on_cuda(predt):
+                cu = _cuda()
+                y, w = cu.as_device(y), None if w is None else cu.as_device(w)
             got = _Inputs(y, w, loss, n)
             self._cache[dmat] = got
         return got
 
-    def __call__(self, predt, dtrain):
-        d = self._inputs(predt, dtrain)
-        return d.loss.grad_hess(d.y, predt, d.w)
+    def _raw(self, predt):
+        return _cuda().as_device(predt) if self._on_cuda(predt) else predt
 
     def __getstate__(self):  # picklable for xgboost.dask: the per-DMatrix cache stays behind
-        return {"loss": self.loss}
+        return {"loss": self.loss, "device": self.device}
 
     def __setstate__(self, state):
-        self.__init__(state["loss"])
+        self.__init__(state["loss"], state["device"])
 
 
-class Metric:
+class Objective(_DeviceAware):
+    """``obj(predt, dtrain) -> (grad, hess)`` for ``xgboost.train`` (raw margins in).
+
+    ``device="cuda"``: grad/hess are computed on the GPU and returned as device arrays, which
+    XGBoost (>= 2.1) takes without a host copy; ``"auto"``: the GPU for device arrays.
+    """
+
+    def __call__(self, predt, dtrain):
+        d = self._inputs(predt, dtrain, bind=True)
+        return d.loss.grad_hess(d.y, self._raw(predt), d.w)
+
+
+class Metric(_DeviceAware):
     """``custom_metric(predt, dmatrix) -> (name, weighted mean loss)``; lower is better."""
 
-    def __init__(self, loss):
-        self.loss = T.check_metric_loss(loss)
+    def __init__(self, loss, device="cpu"):
+        super().__init__(T.check_metric_loss(loss), device)
         self.name = T.metric_name(self.loss)
 
     def __call__(self, predt, dmat):
-        n = predt.shape[0]
-        y = T.shape_labels(dmat.get_label(), n)
-        return self.name, self.loss.mean(y, predt, T.none_if_empty(dmat.get_weight()))
+        d = self._inputs(predt, dmat, bind=False)
+        return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
 
 
-def objective(loss):
-    return Objective(loss)
+def objective(loss, device="cpu"):
+    return Objective(loss, device)
 
 
-def metric(loss):
-    return Metric(loss)
+def metric(loss, device="cpu"):
+    return Metric(loss, device)
+
+
+def _device_for(params):
+    """The objective's device for a booster's ``device`` parameter: CUDA when the booster runs
+    there and numba.cuda can use the GPU, else the CPU."""
+    dev = str(params.get("device", "cpu"))
+    if dev.startswith("cuda") or dev == "gpu":
+        return "cuda" if _cuda().is_available() else "cpu"
+    return "cpu"
 
 
 def _n_classes(params):
@@ -96,8 +143,9 @@ def _setup(loss, params, y, w, init_score, kwargs):
         start = T.start(loss, y, w, n_classes)
         params["base_score"] = start.tolist() if start.size > 1 else float(start[0])
     params.setdefault("disable_default_eval_metric", 1)
-    kwargs.setdefault("obj", Objective(loss))
-    kwargs.setdefault("custom_metric", Metric(loss))
+    device = _device_for(params)
+    kwargs.setdefault("obj", Objective(loss, device))
+    kwargs.setdefault("custom_metric", Metric(loss, device))
     return params, kwargs
 
 
@@ -107,7 +155,8 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), init_score=True
     Sets ``base_score`` to ``loss.init_score`` on the training labels/weights (unless
     ``init_score=False`` or params has one; saved in the model), ``num_target`` for
     multi-quantile, ``disable_default_eval_metric``, and binds class-balanced counts to the
-    training data.
+    training data. With ``params["device"] = "cuda"`` the objective and metric run on the GPU
+    when numba.cuda can use it (else on the CPU, with the booster still on the GPU).
     """
     import xgboost
 

@@ -15,6 +15,16 @@ _digest = hashlib.sha1(
 ).hexdigest()[:12]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(_ROOT / ".pytest_cache" / f"numba-{_digest}"))
 
+# CUDA kernels are tested on a real GPU where the driver is present, else through Numba's CUDA
+# simulator (CI). Decided before anything imports numba.cuda (the package never does on import).
+import ctypes.util  # noqa: E402
+
+REAL_CUDA = os.environ.get("GBO_REAL_CUDA", "auto")
+if REAL_CUDA == "auto":
+    REAL_CUDA = "1" if ctypes.util.find_library("cuda") else "0"
+if REAL_CUDA == "0":
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+
 import numba.core.config  # noqa: E402  (pytest's filterwarnings setting imports numba first)
 
 numba.core.config.reload_config()

@@ -269,3 +269,18 @@ def test_old_flat_label_layout():
     y = np.arange(6.0)
     np.testing.assert_array_equal(T.shape_labels(y, 3), y.reshape(3, 2))
     assert T.shape_labels(y, 6).shape == (6,)
+
+
+def test_device_choice_without_cuda(monkeypatch):
+    from gbobjectives.kernels import cuda as gcuda
+
+    monkeypatch.setattr(gcuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="no usable GPU"):
+        gx.objective(gb.Huber(), device="cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        gx.objective(gb.Huber(), device="tpu")
+    assert gx._device_for({"device": "cuda"}) == "cpu"  # auto falls back; booster params untouched
+    obj = gx.objective(gb.Huber(), device="auto")
+    X, y = _data(n=50)
+    g, _ = obj(np.zeros(50, np.float32), xgb.DMatrix(X, label=y))
+    assert isinstance(g, np.ndarray)

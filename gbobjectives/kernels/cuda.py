@@ -6,11 +6,35 @@ Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), which is how CI, with no GP
 """
 
 import math
+import types
 
 import numpy as np
-from numba import cuda
+from numba import config, cuda
 
-from .scalar import elem_grad_hess, elem_value, softmax_focal_grad_hess_row, softmax_focal_value
+from . import scalar
+
+
+def _python_twins(module):
+    """The module's njit functions as plain Python functions calling each other.
+
+    Numba's CUDA simulator runs kernels as Python and cannot pass its simulated arrays into
+    CPU-compiled functions; these twins (built from each function's own ``py_func``, so the
+    math is still written once) run there instead. On a GPU the njit functions are compiled as
+    device functions directly.
+    """
+    env = dict(vars(module))
+    for name, obj in vars(module).items():
+        f = getattr(obj, "py_func", None)
+        if f is not None:
+            env[name] = types.FunctionType(f.__code__, env, name, f.__defaults__, f.__closure__)
+    return types.SimpleNamespace(**env)
+
+
+_math = _python_twins(scalar) if config.ENABLE_CUDASIM else scalar
+elem_grad_hess = _math.elem_grad_hess
+elem_value = _math.elem_value
+softmax_focal_grad_hess_row = _math.softmax_focal_grad_hess_row
+softmax_focal_value = _math.softmax_focal_value
 
 THREADS = 256
 
@@ -149,6 +173,8 @@ def as_device(a):
     (CuPy, numba), a copy to the device for host arrays."""
     if hasattr(a, "__cuda_array_interface__"):
         return cuda.as_cuda_array(a)
+    if hasattr(a, "copy_to_host"):  # already a numba device array (the simulator's have no interface)
+        return a
     return cuda.to_device(np.ascontiguousarray(a))
 
 

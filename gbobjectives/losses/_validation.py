@@ -46,8 +46,11 @@ def _finite_float(name, value):
 
 
 def is_device(a):
-    """True for GPU arrays (``__cuda_array_interface__``: CuPy, numba device arrays)."""
-    return hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray)
+    """True for GPU arrays: ``__cuda_array_interface__`` (CuPy, numba device arrays) or a numba
+    device array of the CUDA simulator (which has ``copy_to_host`` but no interface)."""
+    if isinstance(a, np.ndarray):
+        return False
+    return hasattr(a, "__cuda_array_interface__") or hasattr(a, "copy_to_host")
 
 
 def cuda_kernels():
