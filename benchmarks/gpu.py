@@ -1,0 +1,102 @@
+"""XGBoost on the GPU (device="cuda", tree_method="hist"): built-in objective vs gbobjectives
+on the CPU path vs gbobjectives on the GPU path, end to end.
+
+``python -m benchmarks.gpu`` (needs a CUDA GPU, xgboost with CUDA and numba-cuda);
+``--smoke`` runs tiny sizes on whatever is there (CPU booster, CPU path) so the script cannot rot.
+Runs alternate within one process; each figure is the median of ``--repeats`` runs.
+Writes benchmarks/results/gpu.md.
+"""
+
+import argparse
+import pathlib
+import statistics
+import time
+
+import numpy as np
+import xgboost as xgb
+
+import gbobjectives as gb
+import gbobjectives.xgboost as gx
+from gbobjectives import _training
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def _data(n, kind, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 20)).astype(np.float32)
+    signal = X[:, 0] * 2 + np.sin(3 * X[:, 1]) + X[:, 2] * X[:, 3]
+    if kind == "binary":
+        return X, (signal + rng.logistic(size=n) > 1.5).astype(np.float32)
+    return X, (signal + rng.standard_t(3, n)).astype(np.float32)
+
+
+CASES = [
+    ("Huber(1) vs reg:pseudohubererror", "reg", gb.Huber(1.0), {"objective": "reg:pseudohubererror"}),
+    ("Quantile(0.9) vs reg:quantileerror", "reg", gb.Quantile(0.9), {"objective": "reg:quantileerror", "quantile_alpha": 0.9}),
+    ("Focal(gamma=0) vs binary:logistic", "binary", gb.Focal(0.0), {"objective": "binary:logistic"}),
+]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    on_gpu = not args.smoke
+    if args.smoke:
+        args.rows, args.rounds, args.repeats = [2000], 5, 1
+    device = "cuda" if on_gpu else "cpu"
+    base = {"tree_method": "hist", "device": device, "max_depth": 6, "eta": 0.1}
+    lines = [f"# XGBoost {xgb.__version__}, device={device}, hist, 20 features, {args.rounds} rounds, "
+             f"median of {args.repeats}\n",
+             "| case | rows | built-in (s) | gbobjectives CPU path (s) | gbobjectives GPU path (s) | "
+             "CPU path / built-in | GPU path / built-in |",
+             "|---|---|---|---|---|---|---|"]
+    for n in args.rows:
+        for label, kind, loss, native in CASES:
+            X, y = _data(n, kind)
+            dtrain = xgb.QuantileDMatrix(X, label=y) if on_gpu else xgb.DMatrix(X, label=y)
+            bound = _training.bind(loss, y)
+            start = float(_training.start(bound, y, None)[0])
+            base_native = {"base_score": 1 / (1 + np.exp(-start))} if kind == "binary" else {"base_score": start}
+            runs = {"native": [], "cpu": [], "gpu": []}
+
+            def fit(which, dtrain=dtrain, native=native, bound=bound, start=start, base_native=base_native):
+                t = time.perf_counter()
+                if which == "native":
+                    b = xgb.train(base | native | base_native, dtrain, args.rounds)
+                else:
+                    dev = "cuda" if which == "gpu" else "cpu"
+                    b = xgb.train(base | {"base_score": start, "disable_default_eval_metric": 1}, dtrain,
+                                  args.rounds, obj=gx.objective(bound, device=dev))
+                b.predict(dtrain, iteration_range=(0, 1))  # force completion
+                return time.perf_counter() - t
+
+            for which in ("native", "cpu", "gpu"):  # warm-up (compilation, CUDA context)
+                if which != "gpu" or on_gpu:
+                    fit(which)
+            for _ in range(args.repeats):
+                for which in ("native", "cpu", "gpu"):
+                    if which != "gpu" or on_gpu:
+                        runs[which].append(fit(which))
+            med = {k: statistics.median(v) if v else float("nan") for k, v in runs.items()}
+            lines.append(f"| {label} | {n:,} | {med['native']:.2f} | {med['cpu']:.2f} | {med['gpu']:.2f} | "
+                         f"{med['cpu'] / med['native']:.2f} | {med['gpu'] / med['native']:.2f} |")
+            print(lines[-1], flush=True)
+    if on_gpu:
+        from numba import cuda
+
+        lines.append(f"\nGPU: {cuda.get_current_device().name.decode() if isinstance(cuda.get_current_device().name, bytes) else cuda.get_current_device().name}"
+                     f"; command: python -m benchmarks.gpu --rows {' '.join(map(str, args.rows))} --rounds {args.rounds}")
+    text = "\n".join(lines)
+    print(text)
+    if on_gpu:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "gpu.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
