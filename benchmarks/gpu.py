@@ -52,9 +52,11 @@ def main(argv=None):
     base = {"tree_method": "hist", "device": device, "max_depth": 6, "eta": 0.1}
     lines = [f"# XGBoost {xgb.__version__}, device={device}, hist, 20 features, {args.rounds} rounds, "
              f"median of {args.repeats}\n",
-             "| case | rows | built-in (s) | gbobjectives CPU path (s) | gbobjectives GPU path (s) | "
-             "CPU path / built-in | GPU path / built-in |",
-             "|---|---|---|---|---|---|---|"]
+             "Floor: a Python objective that computes nothing (returns the same device gradients every",
+             "round): what XGBoost's callback protocol itself costs (host copy of the margins, the call).\n",
+             "| case | rows | built-in (s) | floor (s) | gbobjectives CPU path (s) | gbobjectives GPU path (s) | "
+             "floor / built-in | CPU path / built-in | GPU path / built-in |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for n in args.rows:
         for label, kind, loss, native in CASES:
             X, y = _data(n, kind)
@@ -62,12 +64,23 @@ def main(argv=None):
             bound = _training.bind(loss, y)
             start = float(_training.start(bound, y, None)[0])
             base_native = {"base_score": 1 / (1 + np.exp(-start))} if kind == "binary" else {"base_score": start}
-            runs = {"native": [], "cpu": [], "gpu": []}
+            runs = {"native": [], "floor": [], "cpu": [], "gpu": []}
 
             def fit(which, dtrain=dtrain, native=native, bound=bound, start=start, base_native=base_native):
                 t = time.perf_counter()
                 if which == "native":
                     b = xgb.train(base | native | base_native, dtrain, args.rounds)
+                elif which == "floor":
+                    inner = gx.objective(bound, device="cuda" if on_gpu else "cpu")
+                    cache = []
+
+                    def fixed(predt, d):
+                        if not cache:
+                            cache.extend(inner(predt, d))
+                        return cache[0], cache[1]
+
+                    b = xgb.train(base | {"base_score": start, "disable_default_eval_metric": 1}, dtrain,
+                                  args.rounds, obj=fixed)
                 else:
                     dev = "cuda" if which == "gpu" else "cpu"
                     b = xgb.train(base | {"base_score": start, "disable_default_eval_metric": 1}, dtrain,
@@ -75,16 +88,17 @@ def main(argv=None):
                 b.predict(dtrain, iteration_range=(0, 1))  # force completion
                 return time.perf_counter() - t
 
-            for which in ("native", "cpu", "gpu"):  # warm-up (compilation, CUDA context)
+            for which in ("native", "floor", "cpu", "gpu"):  # warm-up (compilation, CUDA context)
                 if which != "gpu" or on_gpu:
                     fit(which)
             for _ in range(args.repeats):
-                for which in ("native", "cpu", "gpu"):
+                for which in ("native", "floor", "cpu", "gpu"):
                     if which != "gpu" or on_gpu:
                         runs[which].append(fit(which))
             med = {k: statistics.median(v) if v else float("nan") for k, v in runs.items()}
-            lines.append(f"| {label} | {n:,} | {med['native']:.2f} | {med['cpu']:.2f} | {med['gpu']:.2f} | "
-                         f"{med['cpu'] / med['native']:.2f} | {med['gpu'] / med['native']:.2f} |")
+            lines.append(f"| {label} | {n:,} | {med['native']:.2f} | {med['floor']:.2f} | {med['cpu']:.2f} | "
+                         f"{med['gpu']:.2f} | {med['floor'] / med['native']:.2f} | {med['cpu'] / med['native']:.2f} | "
+                         f"{med['gpu'] / med['native']:.2f} |")
             print(lines[-1], flush=True)
     if on_gpu:
         from numba import cuda

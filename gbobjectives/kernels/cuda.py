@@ -171,11 +171,28 @@ def is_available():
 def as_device(a):
     """A numba device array for ``a``: zero-copy for ``__cuda_array_interface__`` objects
     (CuPy, numba), a copy to the device for host arrays."""
-    if hasattr(a, "__cuda_array_interface__"):
-        return cuda.as_cuda_array(a)
     if hasattr(a, "copy_to_host"):  # already a numba device array (the simulator's have no interface)
         return a
+    if hasattr(a, "__cuda_array_interface__"):
+        return cuda.as_cuda_array(a)
+    if a.size <= 64:
+        return _small_to_device(a)
     return cuda.to_device(np.ascontiguousarray(a))
+
+
+_SMALL = {}
+
+
+def _small_to_device(a):
+    """Parameters and class weights (a few numbers): uploaded once, then reused (read-only)."""
+    a = np.ascontiguousarray(a)
+    key = (a.dtype.str, a.shape, a.tobytes())
+    d = _SMALL.get(key)
+    if d is None:
+        if len(_SMALL) > 512:
+            _SMALL.clear()
+        d = _SMALL[key] = cuda.to_device(a)
+    return d
 
 
 def empty(shape, dtype):
