@@ -33,7 +33,12 @@ def _data(n, kind, seed=0):
 
 CASES = [
     ("Huber(1) vs reg:pseudohubererror", "reg", gb.Huber(1.0), {"objective": "reg:pseudohubererror"}),
-    ("Quantile(0.9) vs reg:quantileerror", "reg", gb.Quantile(0.9), {"objective": "reg:quantileerror", "quantile_alpha": 0.9}),
+    (
+        "Quantile(0.9) vs reg:quantileerror",
+        "reg",
+        gb.Quantile(0.9),
+        {"objective": "reg:quantileerror", "quantile_alpha": 0.9},
+    ),
     ("Focal(gamma=0) vs binary:logistic", "binary", gb.Focal(0.0), {"objective": "binary:logistic"}),
 ]
 
@@ -50,13 +55,15 @@ def main(argv=None):
         args.rows, args.rounds, args.repeats = [2000], 5, 1
     device = "cuda" if on_gpu else "cpu"
     base = {"tree_method": "hist", "device": device, "max_depth": 6, "eta": 0.1}
-    lines = [f"# XGBoost {xgb.__version__}, device={device}, hist, 20 features, {args.rounds} rounds, "
-             f"median of {args.repeats}\n",
-             "Floor: a Python objective that computes nothing (returns the same device gradients every",
-             "round): what XGBoost's callback protocol itself costs (host copy of the margins, the call).\n",
-             "| case | rows | built-in (s) | floor (s) | gbobjectives CPU path (s) | gbobjectives GPU path (s) | "
-             "floor / built-in | CPU path / built-in | GPU path / built-in |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# XGBoost {xgb.__version__}, device={device}, hist, 20 features, {args.rounds} rounds, "
+        f"median of {args.repeats}\n",
+        "Floor: a Python objective that computes nothing (returns the same device gradients every",
+        "round): what XGBoost's callback protocol itself costs (host copy of the margins, the call).\n",
+        "| case | rows | built-in (s) | floor (s) | gbobjectives CPU path (s) | gbobjectives GPU path (s) | "
+        "floor / built-in | CPU path / built-in | GPU path / built-in |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for n in args.rows:
         for label, kind, loss, native in CASES:
             X, y = _data(n, kind)
@@ -79,12 +86,17 @@ def main(argv=None):
                             cache.extend(inner(predt, d))
                         return cache[0], cache[1]
 
-                    b = xgb.train(base | {"base_score": start, "disable_default_eval_metric": 1}, dtrain,
-                                  args.rounds, obj=fixed)
+                    b = xgb.train(
+                        base | {"base_score": start, "disable_default_eval_metric": 1}, dtrain, args.rounds, obj=fixed
+                    )
                 else:
                     dev = "cuda" if which == "gpu" else "cpu"
-                    b = xgb.train(base | {"base_score": start, "disable_default_eval_metric": 1}, dtrain,
-                                  args.rounds, obj=gx.objective(bound, device=dev))
+                    b = xgb.train(
+                        base | {"base_score": start, "disable_default_eval_metric": 1},
+                        dtrain,
+                        args.rounds,
+                        obj=gx.objective(bound, device=dev),
+                    )
                 b.predict(dtrain, iteration_range=(0, 1))  # force completion
                 return time.perf_counter() - t
 
@@ -96,15 +108,21 @@ def main(argv=None):
                     if which != "gpu" or on_gpu:
                         runs[which].append(fit(which))
             med = {k: statistics.median(v) if v else float("nan") for k, v in runs.items()}
-            lines.append(f"| {label} | {n:,} | {med['native']:.2f} | {med['floor']:.2f} | {med['cpu']:.2f} | "
-                         f"{med['gpu']:.2f} | {med['floor'] / med['native']:.2f} | {med['cpu'] / med['native']:.2f} | "
-                         f"{med['gpu'] / med['native']:.2f} |")
+            lines.append(
+                f"| {label} | {n:,} | {med['native']:.2f} | {med['floor']:.2f} | {med['cpu']:.2f} | "
+                f"{med['gpu']:.2f} | {med['floor'] / med['native']:.2f} | {med['cpu'] / med['native']:.2f} | "
+                f"{med['gpu'] / med['native']:.2f} |"
+            )
             print(lines[-1], flush=True)
     if on_gpu:
         from numba import cuda
 
-        lines.append(f"\nGPU: {cuda.get_current_device().name.decode() if isinstance(cuda.get_current_device().name, bytes) else cuda.get_current_device().name}"
-                     f"; command: python -m benchmarks.gpu --rows {' '.join(map(str, args.rows))} --rounds {args.rounds}")
+        name = cuda.get_current_device().name
+        name = name.decode() if isinstance(name, bytes) else name
+        lines.append(
+            f"\nGPU: {name}"
+            f"; command: python -m benchmarks.gpu --rows {' '.join(map(str, args.rows))} --rounds {args.rounds}"
+        )
     text = "\n".join(lines)
     print(text)
     if on_gpu:

@@ -57,11 +57,26 @@ def cases(y_reg_scale):
     d = y_reg_scale
     return [
         ("reg", "Huber(delta=1.35 MAD)", lambda h: gb.Huber(d, hessian=h), ["majorizer", "constant", "exact"]),
-        ("reg", "PseudoHuber(delta=1.35 MAD)", lambda h: gb.PseudoHuber(d, hessian=h), ["majorizer", "exact", "constant"]),
+        (
+            "reg",
+            "PseudoHuber(delta=1.35 MAD)",
+            lambda h: gb.PseudoHuber(d, hessian=h),
+            ["majorizer", "exact", "constant"],
+        ),
         ("reg", "LogCosh(scale=1.35 MAD)", lambda h: gb.LogCosh(d, hessian=h), ["majorizer", "exact", "constant"]),
-        ("reg", "Quantile([0.1, 0.5, 0.9])", lambda h: gb.Quantile([0.1, 0.5, 0.9], hessian=h), ["majorizer", "constant"]),
+        (
+            "reg",
+            "Quantile([0.1, 0.5, 0.9])",
+            lambda h: gb.Quantile([0.1, 0.5, 0.9], hessian=h),
+            ["majorizer", "constant"],
+        ),
         ("binary", "Focal(gamma=2)", lambda h: gb.Focal(2.0, hessian=h), ["floored", "exact"]),
-        ("multi", "Focal(gamma=2), 10 classes", lambda h: gb.Focal(2.0, hessian=h), ["floored", "lightgbm", "xgboost", "exact"]),
+        (
+            "multi",
+            "Focal(gamma=2), 10 classes",
+            lambda h: gb.Focal(2.0, hessian=h),
+            ["floored", "lightgbm", "xgboost", "exact"],
+        ),
         ("multi", "CrossEntropy, 10 classes", lambda h: gb.CrossEntropy(hessian=h), ["floored", "lightgbm", "xgboost"]),
     ]
 
@@ -74,16 +89,29 @@ def run_one(framework, loss, Xtr, ytr, Xte, yte, rounds, n_classes):
 
         dtr, dte = xgb.DMatrix(Xtr, label=ytr), xgb.DMatrix(Xte, label=yte)
         res = {}
-        gx.train(loss, {"max_depth": 4, "eta": 0.1, "tree_method": "hist", "nthread": 2} | extra, dtr, rounds,
-                 evals=[(dte, "test")], evals_result=res, verbose_eval=False)
+        gx.train(
+            loss,
+            {"max_depth": 4, "eta": 0.1, "tree_method": "hist", "nthread": 2} | extra,
+            dtr,
+            rounds,
+            evals=[(dte, "test")],
+            evals_result=res,
+            verbose_eval=False,
+        )
         curve = res["test"][f"{loss.name}-loss"]
     else:
         import lightgbm as lgb
 
         res = {}
         dtr, dte = lgb.Dataset(Xtr, label=ytr), lgb.Dataset(Xte, label=yte)
-        gl.train(loss, {"num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "num_threads": 2} | extra, dtr, rounds,
-                 valid_sets=[dte], callbacks=[lgb.record_evaluation(res)])
+        gl.train(
+            loss,
+            {"num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "num_threads": 2} | extra,
+            dtr,
+            rounds,
+            valid_sets=[dte],
+            callbacks=[lgb.record_evaluation(res)],
+        )
         curve = res["valid_0"][f"{loss.name}-loss"]
     return np.asarray(curve, float)
 
@@ -115,8 +143,9 @@ def main(argv=None):
                 for framework in ("xgboost", "lightgbm"):
                     curves = {m: [] for m in modes}
                     for seed in range(seeds):
-                        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=seed,
-                                                              stratify=y if problem != "reg" else None)
+                        Xtr, Xte, ytr, yte = train_test_split(
+                            X, y, test_size=0.25, random_state=seed, stratify=y if problem != "reg" else None
+                        )
                         for m in modes:
                             curves[m].append(run_one(framework, make(m), Xtr, ytr, Xte, yte, rounds, n_classes))
                     best = [min(np.nanmin(c[s]) for c in curves.values()) for s in range(seeds)]
@@ -128,11 +157,14 @@ def main(argv=None):
                             hit.append(ok[0] + 1 if ok.size else np.inf)
                         med = np.median(hit)
                         lines.append(
-                            f"| {dname} | {label} | {framework} | {m} | {np.mean(finals):.4g} +- {np.std(finals):.2g} | "
+                            f"| {dname} | {label} | {framework} | {m} | "
+                            f"{np.mean(finals):.4g} +- {np.std(finals):.2g} | "
                             f"{'>' + str(rounds) if not np.isfinite(med) else int(med)} |"
                         )
-    lines.append(f"\n({time.perf_counter() - t0:.0f} s; command: python -m benchmarks.hessian_choice"
-                 f"{' --smoke' if args.smoke else ''})")
+    lines.append(
+        f"\n({time.perf_counter() - t0:.0f} s; command: python -m benchmarks.hessian_choice"
+        f"{' --smoke' if args.smoke else ''})"
+    )
     text = "\n".join(lines)
     print(text)
     if not args.smoke:

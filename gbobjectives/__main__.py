@@ -24,8 +24,10 @@ def _demo_problems(name, rng, n):
     raw_bin, raw_multi = rng.normal(0, 3, n), rng.normal(0, 3, (n, 4))
     if name == "quantile":
         levels = [0.05, 0.5, 0.95]
-        return [("alpha=0.9", get_loss(name, alpha=0.9), y_reg, raw_reg),
-                ("3 levels", get_loss(name, alpha=levels), y_reg, raw_reg[:, None] + np.arange(3))]
+        return [
+            ("alpha=0.9", get_loss(name, alpha=0.9), y_reg, raw_reg),
+            ("3 levels", get_loss(name, alpha=levels), y_reg, raw_reg[:, None] + np.arange(3)),
+        ]
     if name in ("huber", "pseudo_huber", "logcosh"):
         return [("", get_loss(name), y_reg, raw_reg)]
     loss = get_loss(name, **({"base": get_loss("focal", gamma=2.0)} if name == "class_balanced" else {}))
@@ -39,8 +41,15 @@ def gradient_table(n=2000, seed=0):
         for label, loss, y, raw in _demo_problems(name, rng, n):
             w = rng.uniform(0.5, 2.0, n)
             check = check_gradients(loss, y, raw, w)
-            rows.append((f"{loss!r} {label}".strip(), check.grad_rel.max(), check.hess_rel.max(),
-                         int(check.n_checked.sum()), check.ok(rtol=1e-6, atol=1e-7)))
+            rows.append(
+                (
+                    f"{loss!r} {label}".strip(),
+                    check.grad_rel.max(),
+                    check.hess_rel.max(),
+                    int(check.n_checked.sum()),
+                    check.ok(rtol=1e-6, atol=1e-7),
+                )
+            )
     return rows
 
 
@@ -58,24 +67,72 @@ def _training_cases():
 
     levels = [0.1, 0.5, 0.9]
     return [
-        ("Huber", lambda y: get_loss("huber", delta=delta(y)), reg,
-         lambda y: ({"objective": "reg:pseudohubererror", "huber_slope": delta(y)}, {"objective": "huber", "alpha": delta(y)})),
-        ("PseudoHuber", lambda y: get_loss("pseudo_huber", delta=delta(y)), reg,
-         lambda y: ({"objective": "reg:pseudohubererror", "huber_slope": delta(y)}, {"objective": "huber", "alpha": delta(y)})),
-        ("LogCosh", lambda y: get_loss("logcosh", scale=delta(y)), reg,
-         lambda y: ({"objective": "reg:pseudohubererror", "huber_slope": delta(y)}, {"objective": "fair", "fair_c": delta(y)})),
-        ("Quantile(0.1/0.5/0.9)", lambda y: get_loss("quantile", alpha=levels), reg,
-         lambda y: ({"objective": "reg:quantileerror", "quantile_alpha": levels}, {"objective": "quantile", "alpha": levels})),
-        ("CrossEntropy", lambda y: get_loss("cross_entropy"), binary,
-         lambda y: ({"objective": "binary:logistic"}, {"objective": "binary"})),
-        ("Focal(2)", lambda y: get_loss("focal", gamma=2.0), binary,
-         lambda y: ({"objective": "binary:logistic"}, {"objective": "binary"})),
-        ("ClassBalanced(CE)", lambda y: get_loss("class_balanced", beta=0.999), binary,
-         lambda y: ({"objective": "binary:logistic"}, {"objective": "binary"})),
-        ("softmax CrossEntropy", lambda y: get_loss("cross_entropy"), multi,
-         lambda y: ({"objective": "multi:softprob", "num_class": 10}, {"objective": "multiclass", "num_class": 10})),
-        ("softmax Focal(2)", lambda y: get_loss("focal", gamma=2.0), multi,
-         lambda y: ({"objective": "multi:softprob", "num_class": 10}, {"objective": "multiclass", "num_class": 10})),
+        (
+            "Huber",
+            lambda y: get_loss("huber", delta=delta(y)),
+            reg,
+            lambda y: (
+                {"objective": "reg:pseudohubererror", "huber_slope": delta(y)},
+                {"objective": "huber", "alpha": delta(y)},
+            ),
+        ),
+        (
+            "PseudoHuber",
+            lambda y: get_loss("pseudo_huber", delta=delta(y)),
+            reg,
+            lambda y: (
+                {"objective": "reg:pseudohubererror", "huber_slope": delta(y)},
+                {"objective": "huber", "alpha": delta(y)},
+            ),
+        ),
+        (
+            "LogCosh",
+            lambda y: get_loss("logcosh", scale=delta(y)),
+            reg,
+            lambda y: (
+                {"objective": "reg:pseudohubererror", "huber_slope": delta(y)},
+                {"objective": "fair", "fair_c": delta(y)},
+            ),
+        ),
+        (
+            "Quantile(0.1/0.5/0.9)",
+            lambda y: get_loss("quantile", alpha=levels),
+            reg,
+            lambda y: (
+                {"objective": "reg:quantileerror", "quantile_alpha": levels},
+                {"objective": "quantile", "alpha": levels},
+            ),
+        ),
+        (
+            "CrossEntropy",
+            lambda y: get_loss("cross_entropy"),
+            binary,
+            lambda y: ({"objective": "binary:logistic"}, {"objective": "binary"}),
+        ),
+        (
+            "Focal(2)",
+            lambda y: get_loss("focal", gamma=2.0),
+            binary,
+            lambda y: ({"objective": "binary:logistic"}, {"objective": "binary"}),
+        ),
+        (
+            "ClassBalanced(CE)",
+            lambda y: get_loss("class_balanced", beta=0.999),
+            binary,
+            lambda y: ({"objective": "binary:logistic"}, {"objective": "binary"}),
+        ),
+        (
+            "softmax CrossEntropy",
+            lambda y: get_loss("cross_entropy"),
+            multi,
+            lambda y: ({"objective": "multi:softprob", "num_class": 10}, {"objective": "multiclass", "num_class": 10}),
+        ),
+        (
+            "softmax Focal(2)",
+            lambda y: get_loss("focal", gamma=2.0),
+            multi,
+            lambda y: ({"objective": "multi:softprob", "num_class": 10}, {"objective": "multiclass", "num_class": 10}),
+        ),
     ]
 
 
@@ -89,8 +146,10 @@ def _native_raw(framework, params, Xtr, ytr, Xte, rounds):
         return booster.predict(xgb.DMatrix(Xte), output_margin=True)
     base = {"num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "num_threads": 2}
     if params["objective"] == "quantile":
-        cols = [lgb.train(base | params | {"alpha": a}, lgb.Dataset(Xtr, label=ytr), rounds).predict(Xte)
-                for a in params["alpha"]]
+        cols = [
+            lgb.train(base | params | {"alpha": a}, lgb.Dataset(Xtr, label=ytr), rounds).predict(Xte)
+            for a in params["alpha"]
+        ]
         return np.stack(cols, axis=1)
     return lgb.train(base | params, lgb.Dataset(Xtr, label=ytr), rounds).predict(Xte, raw_score=True)
 
@@ -103,7 +162,9 @@ def _ours_raw(framework, loss, extra, Xtr, ytr, Xte, rounds):
     from . import xgboost as gx
 
     if framework == "xgboost":
-        booster = gx.train(loss, {"max_depth": 4, "eta": 0.1, "nthread": 2} | extra, xgb.DMatrix(Xtr, label=ytr), rounds)
+        booster = gx.train(
+            loss, {"max_depth": 4, "eta": 0.1, "nthread": 2} | extra, xgb.DMatrix(Xtr, label=ytr), rounds
+        )
         return booster.predict(xgb.DMatrix(Xte), output_margin=True)
     base = {"num_leaves": 15, "learning_rate": 0.1, "num_threads": 2, "verbose": -1}
     return gl.train(loss, base | extra, lgb.Dataset(Xtr, label=ytr), rounds).predict(Xte)
@@ -126,8 +187,16 @@ def training_table(rounds=100, seed=0):
             t = time.perf_counter()
             theirs = _native_raw(framework, native, Xtr, ytr, Xte, rounds)
             t_native = time.perf_counter() - t
-            rows.append((label, framework, native["objective"], bound.mean(yte, ours),
-                         bound.mean(yte, np.asarray(theirs, np.float64).reshape(ours.shape)), t_ours / t_native))
+            rows.append(
+                (
+                    label,
+                    framework,
+                    native["objective"],
+                    bound.mean(yte, ours),
+                    bound.mean(yte, np.asarray(theirs, np.float64).reshape(ours.shape)),
+                    t_ours / t_native,
+                )
+            )
     return rows
 
 
@@ -147,8 +216,10 @@ def main(argv=None):
     print(f"\n({time.perf_counter() - t0:.1f} s including Numba compilation)")
     if not args.no_train:
         t0 = time.perf_counter()
-        print(f"\n## Training: {args.rounds} rounds, held-out quarter of scikit-learn's diabetes /"
-              " breast_cancer (label: malignant) / digits\n")
+        print(
+            f"\n## Training: {args.rounds} rounds, held-out quarter of scikit-learn's diabetes /"
+            " breast_cancer (label: malignant) / digits\n"
+        )
         print("Metric: the gbobjectives loss's own held-out mean loss, for the model trained with it and for")
         print("the closest built-in objective. Time ratio: gbobjectives / built-in (one run each; small data,")
         print("so noisy: see benchmarks/ for timings).\n")

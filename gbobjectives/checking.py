@@ -14,7 +14,8 @@ class GradientCheck:
 
     ``*_abs``: worst ``|analytic - fd|``; ``*_rel``: worst ``|analytic - fd| / max(|analytic|,
     |fd|, floor * the column's largest analytic value)`` (for the Hessian: the largest of its own
-    and the gradient's, so that an identically zero Hessian is not measured against noise); ``n_checked``: elements compared (points near a kink are skipped);
+    and the gradient's, so that an identically zero Hessian is not measured against noise);
+    ``n_checked``: elements compared (points near a kink are skipped);
     ``hessian``: the curvature that was checked. The per-element arrays are kept for digging.
     """
 
@@ -49,7 +50,8 @@ def check_gradients(loss, y, raw, sample_weight=None, *, step=1e-4, kink_steps=4
     The gradient is checked against differences of ``loss.value`` and the Hessian (diagonal)
     against differences of the gradient, one output column at a time, with the absolute step
     ``step`` (the losses vary on the scale of their parameters, not of ``|raw|``; the error
-    bound is ~``step^4`` times the 5th derivative plus ~``1e-16 |value| / step``). Elements within ``kink_steps`` steps of a kink (where the loss
+    bound is ~``step^4`` times the 5th derivative plus ~``1e-16 |value| / step``). Elements
+    within ``kink_steps`` steps of a kink (where the loss
     reports one through ``kink_distance(y, raw)``) are skipped. Rows must be independent: the
     loss of row i depends only on row i of ``raw``.
 

@@ -38,12 +38,7 @@ def focal_binary(y, z, gamma, class_w=(1.0, 1.0)):
     s = 2 * y - 1
     value = -at * (1 - pt) ** gamma * np.log(pt)
     grad = s * at * (1 - pt) ** gamma * (gamma * pt * np.log(pt) + pt - 1)
-    hess = (
-        at
-        * pt
-        * (1 - pt) ** gamma
-        * ((1 - pt) * (gamma * np.log(pt) + 2 * gamma + 1) - gamma**2 * pt * np.log(pt))
-    )
+    hess = at * pt * (1 - pt) ** gamma * ((1 - pt) * (gamma * np.log(pt) + 2 * gamma + 1) - gamma**2 * pt * np.log(pt))
     return value, grad, hess
 
 
@@ -56,9 +51,7 @@ def focal_softmax(y, z, gamma, class_w=None):
     at = (np.ones(k) if class_w is None else np.asarray(class_w))[t][:, None]
     lp = np.log(pt)
     f = (1 - pt) ** (gamma - 1) * (gamma * pt * lp + pt - 1)
-    fp = (1 - pt) ** (gamma - 2) * (
-        -(gamma - 1) * (gamma * pt * lp + pt - 1) + (1 - pt) * (gamma * lp + gamma + 1)
-    )
+    fp = (1 - pt) ** (gamma - 2) * (-(gamma - 1) * (gamma * pt * lp + pt - 1) + (1 - pt) * (gamma * lp + gamma + 1))
     value = (-at * (1 - pt) ** gamma * lp)[:, 0]
     grad = at * f * (d - p)
     hess = at * (fp * pt * (d - p) ** 2 - f * p * (1 - p))

@@ -34,7 +34,9 @@ def test_cuda_equals_cpu(name, params, problem, dtype):
         lm = loss.with_hessian(mode)
         for weights in (None, w):
             g, h = lm.grad_hess(y, raw, weights)
-            dg, dh = lm.grad_hess(cuda.to_device(y), cuda.to_device(raw), None if weights is None else cuda.to_device(weights))
+            dg, dh = lm.grad_hess(
+                cuda.to_device(y), cuda.to_device(raw), None if weights is None else cuda.to_device(weights)
+            )
             assert hasattr(dg, "__cuda_array_interface__") or (SIMULATED and hasattr(dg, "copy_to_host"))
             tol = 1e-6 if dtype == np.float32 else 1e-12
             np.testing.assert_allclose(_host(dg), g, rtol=tol, atol=1e-12 if dtype == np.float64 else 1e-6)
@@ -44,7 +46,8 @@ def test_cuda_equals_cpu(name, params, problem, dtype):
     v_dev = loss.value(y, cuda.to_device(raw), w)  # host labels/weights are uploaded
     np.testing.assert_allclose(_host(v_dev), v_host, rtol=1e-12, atol=1e-15)  # GPU libm: last bits
     assert loss.mean(cuda.to_device(y), cuda.to_device(raw), cuda.to_device(w)) == pytest.approx(
-        loss.mean(y, raw, w), rel=1e-12)
+        loss.mean(y, raw, w), rel=1e-12
+    )
 
 
 def test_cuda_fortran_and_read_only_inputs():

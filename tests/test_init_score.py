@@ -36,13 +36,18 @@ def test_init_score_is_optimal(name, params, problem, weighted):
     # numeric minimiser over the constant
     if n_out:
         start = np.zeros(n_out) if problem == "multi" else np.full(n_out, np.median(y))
-        res = minimize(lambda x: _mean_loss(loss, y, w, x, n_out), start, method="Nelder-Mead",
-                       options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 20000})
+        res = minimize(
+            lambda x: _mean_loss(loss, y, w, x, n_out),
+            start,
+            method="Nelder-Mead",
+            options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 20000},
+        )
         other = res.fun
     else:
         lo, hi = (float(np.min(y)), float(np.max(y))) if problem == "reg" else (-20.0, 20.0)
-        other = minimize_scalar(lambda x: _mean_loss(loss, y, w, x, 0), bounds=(lo, hi), method="bounded",
-                                options={"xatol": 1e-10}).fun
+        other = minimize_scalar(
+            lambda x: _mean_loss(loss, y, w, x, 0), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
+        ).fun
     assert best <= other + 1e-9 * max(1.0, abs(other))
     # first-order condition: the weighted gradient sum is ~0 (quantile: 0 lies in the subdifferential)
     raw = np.broadcast_to(np.asarray(c, float), (len(y), n_out) if n_out else (len(y),)).copy()

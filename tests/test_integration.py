@@ -12,9 +12,9 @@ from conftest import ALL_CASES, K, build, make_data
 from packaging.version import Version
 
 import gbobjectives as gb
-from gbobjectives import _training as T
 import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
+from gbobjectives import _training as T
 
 XP = {"max_depth": 4, "eta": 0.3, "tree_method": "hist"}
 LP = {"num_leaves": 15, "learning_rate": 0.3, "verbose": -1, "min_data_in_leaf": 5, "num_threads": 2}
@@ -46,8 +46,12 @@ XGB_PSEUDO_HUBER_HESSIAN = "exact" if Version(xgb.__version__) < Version("3.5") 
     ("loss", "native", "kind", "link"),
     [
         (gb.Huber(1e6), {"objective": "reg:squarederror"}, "reg", None),
-        (gb.PseudoHuber(0.7, hessian=XGB_PSEUDO_HUBER_HESSIAN),
-         {"objective": "reg:pseudohubererror", "huber_slope": 0.7}, "reg", None),
+        (
+            gb.PseudoHuber(0.7, hessian=XGB_PSEUDO_HUBER_HESSIAN),
+            {"objective": "reg:pseudohubererror", "huber_slope": 0.7},
+            "reg",
+            None,
+        ),
         (gb.CrossEntropy(), {"objective": "binary:logistic"}, "binary", "prob"),
         (gb.CrossEntropy(hessian="xgboost"), {"objective": "multi:softprob", "num_class": 4}, "multi", "prob"),
     ],
@@ -113,7 +117,9 @@ def test_weights_equal_repeated_rows(loss):
     w = np.random.default_rng(3).integers(1, 4, len(y))
     Xr, yr = np.repeat(X, w, axis=0), np.repeat(y, w)
     p = XP | {"max_bin": 1024}
-    a = gx.train(loss, p, xgb.DMatrix(X, label=y, weight=w.astype(float)), 10).predict(xgb.DMatrix(X), output_margin=True)
+    a = gx.train(loss, p, xgb.DMatrix(X, label=y, weight=w.astype(float)), 10).predict(
+        xgb.DMatrix(X), output_margin=True
+    )
     b = gx.train(loss, p, xgb.DMatrix(Xr, label=yr), 10).predict(xgb.DMatrix(X), output_margin=True)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # LightGBM's own l2 is not invariant to weights-vs-repeats (measured: 0.30 max difference
@@ -163,11 +169,15 @@ def test_native_apis_train_every_loss(name, params, problem):
         ds = lgb.Dataset(X, label=y, weight=w)
         lbooster = gl.train(loss, LP | extra, ds, 15, valid_sets=[ds], callbacks=[lgb.record_evaluation(lres)])
     key = T.metric_name(bound)
-    for hist, raw in [(res["train"][key], booster.predict(d, output_margin=True)),
-                      (lres["training"][key], lbooster.predict(X))]:
+    for hist, raw in [
+        (res["train"][key], booster.predict(d, output_margin=True)),
+        (lres["training"][key], lbooster.predict(X)),
+    ]:
         assert hist[-1] < 0.9 * before
         assert bound.mean(y, raw, w) == pytest.approx(hist[-1], rel=1e-5)
-        assert raw.shape == ((len(y), n_classes or bound._levels()) if (n_classes or problem == "reg_multi") else (len(y),))
+        assert raw.shape == (
+            (len(y), n_classes or bound._levels()) if (n_classes or problem == "reg_multi") else (len(y),)
+        )
 
 
 @pytest.mark.parametrize(("name", "params", "problem"), ALL_CASES)
@@ -185,8 +195,12 @@ def test_sklearn_wrappers_train_every_loss(name, params, problem):
             xm.fit(X, y.astype(int), sample_weight=w, base_margin=init)
             lm = lgb.LGBMClassifier(objective=bound, n_estimators=15, num_leaves=15, verbose=-1)
         else:
-            xm = xgb.XGBRegressor(objective=bound, n_estimators=15, max_depth=4,
-                                  base_score=start.tolist() if start.size > 1 else float(start[0]))
+            xm = xgb.XGBRegressor(
+                objective=bound,
+                n_estimators=15,
+                max_depth=4,
+                base_score=start.tolist() if start.size > 1 else float(start[0]),
+            )
             if problem == "reg_multi":
                 xm.set_params(multi_strategy="one_output_per_tree")
                 xm.fit(X, np.repeat(y[:, None], K, axis=1), sample_weight=w)
@@ -215,7 +229,9 @@ def test_saved_models_predict_identically(loss, kind, tmp_path):
     assert np.abs(ref).max() > 10 or kind == "multi"
     for ext in ("json", "ubj"):
         bx.save_model(tmp_path / f"m.{ext}")
-        np.testing.assert_array_equal(xgb.Booster(model_file=tmp_path / f"m.{ext}").predict(xgb.DMatrix(X), output_margin=True), ref)
+        np.testing.assert_array_equal(
+            xgb.Booster(model_file=tmp_path / f"m.{ext}").predict(xgb.DMatrix(X), output_margin=True), ref
+        )
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(bx)).predict(xgb.DMatrix(X), output_margin=True), ref)
     bl = gl.train(loss, LP | extra, lgb.Dataset(X, label=y), 5)
     ref = bl.predict(X)
@@ -226,7 +242,9 @@ def test_saved_models_predict_identically(loss, kind, tmp_path):
     start = T.start(loss, y, None, 4 if kind == "multi" else None)
     b0 = gl.train(loss, LP | extra | {"learning_rate": 1e-12}, lgb.Dataset(X, label=y), 2)
     np.testing.assert_allclose(b0.predict(X), np.broadcast_to(start, b0.predict(X).shape), rtol=1e-9, atol=1e-9)
-    x0 = gx.train(loss, XP | extra | {"eta": 0.0}, xgb.DMatrix(X, label=y), 2).predict(xgb.DMatrix(X), output_margin=True)
+    x0 = gx.train(loss, XP | extra | {"eta": 0.0}, xgb.DMatrix(X, label=y), 2).predict(
+        xgb.DMatrix(X), output_margin=True
+    )
     np.testing.assert_allclose(x0, np.broadcast_to(start, x0.shape), rtol=1e-6, atol=1e-6)
 
 
@@ -238,16 +256,30 @@ def test_early_stopping_keeps_best_iteration():
     loss = gb.PseudoHuber(1.0)
     dtr, dva = xgb.DMatrix(X[tr], label=y[tr]), xgb.DMatrix(X[va], label=y[va])
     res = {}
-    b = gx.train(loss, XP | {"eta": 0.5, "max_depth": 6}, dtr, 200, evals=[(dva, "valid")],
-                 early_stopping_rounds=5, evals_result=res, verbose_eval=False)
+    b = gx.train(
+        loss,
+        XP | {"eta": 0.5, "max_depth": 6},
+        dtr,
+        200,
+        evals=[(dva, "valid")],
+        early_stopping_rounds=5,
+        evals_result=res,
+        verbose_eval=False,
+    )
     hist = res["valid"]["pseudo_huber-loss"]
     assert b.best_iteration == int(np.argmin(hist)) < len(hist) - 1
     best = loss.mean(y[va], b.predict(dva, output_margin=True, iteration_range=(0, b.best_iteration + 1)))
     assert best == pytest.approx(min(hist), rel=1e-5)
     ltr, lva = lgb.Dataset(X[tr], label=y[tr]), lgb.Dataset(X[va], label=y[va])
     lres = {}
-    bl = gl.train(loss, LP | {"learning_rate": 0.5, "num_leaves": 63, "min_data_in_leaf": 2}, ltr, 200,
-                  valid_sets=[lva], callbacks=[lgb.early_stopping(5, verbose=False), lgb.record_evaluation(lres)])
+    bl = gl.train(
+        loss,
+        LP | {"learning_rate": 0.5, "num_leaves": 63, "min_data_in_leaf": 2},
+        ltr,
+        200,
+        valid_sets=[lva],
+        callbacks=[lgb.early_stopping(5, verbose=False), lgb.record_evaluation(lres)],
+    )
     lhist = lres["valid_0"]["pseudo_huber-loss"]
     assert bl.best_iteration == int(np.argmin(lhist)) + 1 < len(lhist)
     assert loss.mean(y[va], bl.predict(X[va])) == pytest.approx(min(lhist), rel=1e-6)

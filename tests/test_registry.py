@@ -48,7 +48,7 @@ def _imports(path):
         if isinstance(node, ast.ImportFrom) and node.level >= 1:
             parts = path.relative_to(PKG).parts
             base = list(parts[: len(parts) - node.level])
-            target = (base + (node.module.split(".") if node.module else []))
+            target = base + (node.module.split(".") if node.module else [])
             found.add(target[0] if target else (node.names[0].name))
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gbobjectives"):
             found.add(node.module.split(".")[1])
@@ -83,3 +83,12 @@ def test_inverse_links():
     P = gb.CrossEntropy().inverse_link(np.array([[0.0, 0.0], [1000.0, 0.0]]))
     np.testing.assert_allclose(P, [[0.5, 0.5], [1.0, 0.0]])
     assert gb.Huber().inverse_link(raw) is not None and np.all(gb.Huber().inverse_link(raw) == raw)
+
+
+def test_lint_clean():
+    """ruff (with B015: comparisons that assert nothing) over the package, tests, benchmarks."""
+    ruff = pytest.importorskip("ruff")
+    root = PKG.parent
+    cmd = [sys.executable, "-m", "ruff", "check", "--extend-select", "B015", "gbobjectives", "tests", "benchmarks"]
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+    assert ruff and out.returncode == 0, out.stdout[-3000:]

@@ -38,9 +38,7 @@ def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
         for j in range(k):
             yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
             wij = wi * cw[int(yij)] if ncw > 0 else wi
-            gg, hh = elem_grad_hess(
-                kind, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2]
-            )
+            gg, hh = elem_grad_hess(kind, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2])
             g[i, j] = gg * wij
             h[i, j] = hh * wij
 

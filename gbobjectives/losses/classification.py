@@ -196,7 +196,13 @@ class Focal(Loss):
             return float(self._value(p, extra).sum()), self._grad_hess(p, extra)[0].sum(axis=0)
 
         start = np.log(np.clip(class_w / class_w.sum(), _CLIP, 1.0))
-        res = minimize(fun, start - start.mean(), jac=True, method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 1000})
+        res = minimize(
+            fun,
+            start - start.mean(),
+            jac=True,
+            method="L-BFGS-B",
+            options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 1000},
+        )
         return res.x - res.x.mean()
 
 

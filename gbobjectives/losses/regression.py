@@ -67,9 +67,7 @@ class _Regression(Loss):
         if y2.shape[1] not in (1, k):
             raise ValueError(f"labels y have {y2.shape[1]} columns, the loss has {k} levels")
         params = self._params(k)
-        out = np.array(
-            [self._init_column(y2[:, j if y2.shape[1] > 1 else 0], w, params[j : j + 1]) for j in range(k)]
-        )
+        out = np.array([self._init_column(y2[:, j if y2.shape[1] > 1 else 0], w, params[j : j + 1]) for j in range(k)])
         return float(out[0]) if self._scalar_init(y) else out
 
     def _scalar_init(self, y):
@@ -198,8 +196,11 @@ class Quantile(_Regression):
                 raise ValueError("alpha must hold at least one level")
             self.alpha = tuple(levels)
         if scale is not None:
-            scale = (v.positive("scale", scale) if np.ndim(scale) == 0
-                     else tuple(v.positive("scale", s) for s in np.asarray(scale, object).ravel()))
+            scale = (
+                v.positive("scale", scale)
+                if np.ndim(scale) == 0
+                else tuple(v.positive("scale", s) for s in np.asarray(scale, object).ravel())
+            )
         self.scale = scale
         self.eps_rel = v.positive("eps_rel", eps_rel)
         super().__init__(hessian)
@@ -255,4 +256,3 @@ class Quantile(_Regression):
     def kink_distance(self, y, raw):
         r = v.as_2d(np.asarray(raw, np.float64)) - v.as_2d(np.asarray(y, np.float64))
         return np.abs(r).reshape(np.shape(raw))
-

@@ -1,0 +1,24 @@
+"""The demo and every benchmark script run end to end in smoke mode, so they cannot rot."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-m", "gbobjectives", "--rows", "300", "--rounds", "5"],
+        ["-m", "benchmarks.hessian_choice", "--smoke"],
+        ["-m", "benchmarks.gpu", "--smoke"],
+    ],
+    ids=["demo", "hessian_choice", "gpu"],
+)
+def test_runs(args):
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) >= 4, out.stdout
+    if args[1] == "gbobjectives":
+        assert "| NO |" not in out.stdout  # every gradient check passed
