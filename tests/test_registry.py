@@ -38,6 +38,9 @@ LAYERS = {
     "kernels": set(),
     "losses": {"kernels"},
     "checking": set(),
+    "_training": {"losses"},
+    "xgboost": {"losses", "_training", "kernels"},  # kernels: device arrays for the GPU path
+    "lightgbm": {"losses", "_training"},
 }
 
 
