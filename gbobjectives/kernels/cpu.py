@@ -23,6 +23,8 @@ from numba import njit, prange
 from .scalar import (
     elem_grad_hess,
     elem_value,
+    element_label_weight,
+    row_class_weight,
     softmax_focal_grad_hess_row,
     softmax_focal_value,
 )
@@ -30,14 +32,9 @@ from .scalar import (
 
 def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
     n, k = z.shape
-    ky = y.shape[1]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
     for i in prange(n):
-        wi = w[i] if nw > 0 else 1.0
         for j in range(k):
-            yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
-            wij = wi * cw[int(yij)] if ncw > 0 else wi
+            yij, wij = element_label_weight(y, w, cw, i, j)
             gg, hh = elem_grad_hess(kind, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2])
             g[i, j] = gg * wij
             h[i, j] = hh * wij
@@ -45,38 +42,21 @@ def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
 
 def _elementwise_value(kind, params, y, z, w, cw, out):
     n, k = z.shape
-    ky = y.shape[1]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
     for i in prange(n):
-        wi = w[i] if nw > 0 else 1.0
         for j in range(k):
-            yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
-            wij = wi * cw[int(yij)] if ncw > 0 else wi
+            yij, wij = element_label_weight(y, w, cw, i, j)
             out[i, j] = elem_value(kind, yij, np.float64(z[i, j]), params[j, 0]) * wij
 
 
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
-    n = z.shape[0]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
-    for i in prange(n):
-        t = int(y[i])
-        wi = w[i] if nw > 0 else 1.0
-        if ncw > 0:
-            wi *= cw[t]
+    for i in prange(z.shape[0]):
+        t, wi = row_class_weight(y, w, cw, i)
         softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h)
 
 
 def _softmax_value(gamma, y, z, w, cw, out):
-    n = z.shape[0]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
-    for i in prange(n):
-        t = int(y[i])
-        wi = w[i] if nw > 0 else 1.0
-        if ncw > 0:
-            wi *= cw[t]
+    for i in prange(z.shape[0]):
+        t, wi = row_class_weight(y, w, cw, i)
         out[i] = softmax_focal_value(z, i, t, gamma) * wi
 
 

@@ -35,6 +35,8 @@ elem_grad_hess = _math.elem_grad_hess
 elem_value = _math.elem_value
 softmax_focal_grad_hess_row = _math.softmax_focal_grad_hess_row
 softmax_focal_value = _math.softmax_focal_value
+element_label_weight = _math.element_label_weight
+row_class_weight = _math.row_class_weight
 
 THREADS = 256
 
@@ -42,16 +44,10 @@ THREADS = 256
 @cuda.jit
 def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
     n, k = z.shape
-    ky = y.shape[1]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
     for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
         i = idx // k
         j = idx - i * k
-        yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
-        wij = w[i] if nw > 0 else 1.0
-        if ncw > 0:
-            wij *= cw[int(yij)]
+        yij, wij = element_label_weight(y, w, cw, i, j)
         gg, hh = elem_grad_hess(kind, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2])
         g[i, j] = gg * wij
         h[i, j] = hh * wij
@@ -60,42 +56,24 @@ def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
 @cuda.jit
 def _elementwise_value(kind, params, y, z, w, cw, out):
     n, k = z.shape
-    ky = y.shape[1]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
     for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
         i = idx // k
         j = idx - i * k
-        yij = np.float64(y[i, j] if ky > 1 else y[i, 0])
-        wij = w[i] if nw > 0 else 1.0
-        if ncw > 0:
-            wij *= cw[int(yij)]
+        yij, wij = element_label_weight(y, w, cw, i, j)
         out[i, j] = elem_value(kind, yij, np.float64(z[i, j]), params[j, 0]) * wij
 
 
 @cuda.jit
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
-    n = z.shape[0]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        t = int(y[i])
-        wi = w[i] if nw > 0 else 1.0
-        if ncw > 0:
-            wi *= cw[t]
+    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
+        t, wi = row_class_weight(y, w, cw, i)
         softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h)
 
 
 @cuda.jit
 def _softmax_value(gamma, y, z, w, cw, out):
-    n = z.shape[0]
-    nw = w.shape[0]
-    ncw = cw.shape[0]
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        t = int(y[i])
-        wi = w[i] if nw > 0 else 1.0
-        if ncw > 0:
-            wi *= cw[t]
+    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
+        t, wi = row_class_weight(y, w, cw, i)
         out[i] = softmax_focal_value(z, i, t, gamma) * wi
 
 

@@ -175,6 +175,28 @@ def focal_grad_hess(y, z, gamma, hmode):
     return g, h
 
 
+# ---- labels and weights, as every loop reads them ---------------------------------------------
+@njit
+def element_label_weight(y, w, cw, i, j):
+    """Label of element (i, j) (``y`` is (n, 1) or (n, k)) and its weight: the sample weight
+    (``w`` empty: 1) times the class weight of the label (``cw`` empty: none)."""
+    yij = np.float64(y[i, j] if y.shape[1] > 1 else y[i, 0])
+    wij = w[i] if w.shape[0] > 0 else 1.0
+    if cw.shape[0] > 0:
+        wij *= cw[int(yij)]
+    return yij, wij
+
+
+@njit
+def row_class_weight(y, w, cw, i):
+    """Class id of row i and its weight (sample weight times class weight)."""
+    t = int(y[i])
+    wi = w[i] if w.shape[0] > 0 else 1.0
+    if cw.shape[0] > 0:
+        wi *= cw[t]
+    return t, wi
+
+
 # ---- dispatch for the element-wise loops ------------------------------------------------------
 @njit
 def elem_value(kind, y, z, a):
