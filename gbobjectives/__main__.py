@@ -222,8 +222,8 @@ def main(argv=None):
             " breast_cancer (label: malignant) / digits\n"
         )
         print("Metric: the gbobjectives loss's own held-out mean loss, for the model trained with it and for")
-        print("the closest built-in objective. Time ratio: gbobjectives / built-in (one run each after a warm-up; small data,")
-        print("so noisy: see benchmarks/ for timings).\n")
+        print("the closest built-in objective. Time ratio: gbobjectives / built-in (one run each after a")
+        print("warm-up; small data, so noisy: see benchmarks/ for timings).\n")
         print("| loss | framework | built-in | metric, gbobjectives | metric, built-in | time ratio |")
         print("|---|---|---|---|---|---|")
         for label, fw, native, ours, theirs, ratio in training_table(args.rounds):
