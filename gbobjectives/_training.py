@@ -3,6 +3,8 @@
 Layer 5 (adapters): imports losses only; no loss math here.
 """
 
+import weakref
+
 import numpy as np
 
 from .losses import ClassBalanced, Focal, Quantile, get_loss
@@ -65,3 +67,39 @@ def check_metric_loss(loss):
             "(the train() helpers do this for you)"
         )
     return loss
+
+
+class _Inputs:
+    __slots__ = ("y", "w", "loss", "n")
+
+    def __init__(self, y, w, loss, n):
+        self.y, self.w, self.loss, self.n = y, w, loss, n
+
+
+class PerDataset:
+    """Labels, weights and loss of each DMatrix / Dataset, read once and released with it.
+
+    ``bind``: bind class-balanced counts and the quantile scale to that data (the training
+    set); metrics use the loss as given. ``to_device``: where labels and weights go (GPU path).
+    """
+
+    def __init__(self, loss, bind):
+        self.loss, self.bind = loss, bind
+        self._cache = weakref.WeakKeyDictionary()
+
+    def __len__(self):
+        return len(self._cache)
+
+    def get(self, predt, data, to_device=None):
+        n = predt.shape[0]
+        got = self._cache.get(data)
+        if got is None or got.n != n:
+            y = shape_labels(data.get_label(), n)
+            w = none_if_empty(data.get_weight())
+            loss = self.loss
+            if self.bind:
+                loss = bind(loss, y, predt.shape[1] if predt.ndim == 2 else None, w)
+            if to_device is not None:
+                y, w = to_device(y), None if w is None else to_device(w)
+            got = self._cache[data] = _Inputs(y, w, loss, n)
+        return got

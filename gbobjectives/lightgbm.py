@@ -17,8 +17,6 @@ saved and reloaded model predicts right with no extra argument. Raw scores arriv
 Fortran-ordered for multi-output; both are used as they are.
 """
 
-import weakref
-
 import numpy as np
 
 from . import _training as T
@@ -30,18 +28,11 @@ class Objective:
 
     def __init__(self, loss):
         self.loss = get_loss(loss)
-        self._cache = weakref.WeakKeyDictionary()
+        self._cache = T.PerDataset(self.loss, bind=True)
 
     def __call__(self, preds, train_data):
-        n = preds.shape[0]
-        got = self._cache.get(train_data)
-        if got is None or got[0] != n:
-            y = np.asarray(train_data.get_label())
-            w = T.none_if_empty(train_data.get_weight())
-            got = (n, y, w, T.bind(self.loss, y, preds.shape[1] if preds.ndim == 2 else None, w))
-            self._cache[train_data] = got
-        _, y, w, loss = got
-        return loss.grad_hess(y, preds, w)
+        d = self._cache.get(preds, train_data)
+        return d.loss.grad_hess(d.y, preds, d.w)
 
     def __getstate__(self):
         return {"loss": self.loss}
@@ -56,10 +47,17 @@ class Metric:
     def __init__(self, loss):
         self.loss = T.check_metric_loss(loss)
         self.name = T.metric_name(self.loss)
+        self._cache = T.PerDataset(self.loss, bind=False)
 
     def __call__(self, preds, eval_data):
-        y = np.asarray(eval_data.get_label())
-        return self.name, self.loss.mean(y, preds, T.none_if_empty(eval_data.get_weight())), False
+        d = self._cache.get(preds, eval_data)
+        return self.name, d.loss.mean(d.y, preds, d.w), False
+
+    def __getstate__(self):
+        return {"loss": self.loss}
+
+    def __setstate__(self, state):
+        self.__init__(state["loss"])
 
 
 def objective(loss):

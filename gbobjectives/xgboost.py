@@ -14,19 +14,10 @@ multi-output, saved in the model) to ``loss.init_score``. Labels and weights are
 cached once per DMatrix, not re-read every round.
 """
 
-import weakref
-
 import numpy as np
 
 from . import _training as T
 from .losses import get_loss
-
-
-class _Inputs:
-    __slots__ = ("y", "w", "loss", "n")
-
-    def __init__(self, y, w, loss, n):
-        self.y, self.w, self.loss, self.n = y, w, loss, n
 
 
 def _cuda():
@@ -51,29 +42,20 @@ class _DeviceAware:
     """Per-DMatrix inputs, cached once (labels and weights uploaded once on the GPU path and
     released with the DMatrix); raw scores uploaded each round."""
 
+    _bind = False
+
     def __init__(self, loss, device="cpu"):
         self.loss = get_loss(loss)
         self.device = check_device(device)
-        self._cache = weakref.WeakKeyDictionary()
+        self._cache = T.PerDataset(self.loss, self._bind)
 
     def _on_cuda(self, predt):
         if self.device == "auto":
             return hasattr(predt, "__cuda_array_interface__") and _cuda().is_available()
         return self.device != "cpu"
 
-    def _inputs(self, predt, dmat, bind):
-        n = predt.shape[0]
-        got = self._cache.get(dmat)
-        if got is None or got.n != n:
-            y = T.shape_labels(dmat.get_label(), n)
-            w = T.none_if_empty(dmat.get_weight())
-            loss = T.bind(self.loss, y, predt.shape[1] if predt.ndim == 2 else None, w) if bind else self.loss
-            if self._on_cuda(predt):
-                cu = _cuda()
-                y, w = cu.as_device(y), None if w is None else cu.as_device(w)
-            got = _Inputs(y, w, loss, n)
-            self._cache[dmat] = got
-        return got
+    def _inputs(self, predt, dmat):
+        return self._cache.get(predt, dmat, _cuda().as_device if self._on_cuda(predt) else None)
 
     def _raw(self, predt):
         return _cuda().as_device(predt) if self._on_cuda(predt) else predt
@@ -92,8 +74,10 @@ class Objective(_DeviceAware):
     XGBoost (>= 2.1) takes without a host copy; ``"auto"``: the GPU for device arrays.
     """
 
+    _bind = True
+
     def __call__(self, predt, dtrain):
-        d = self._inputs(predt, dtrain, bind=True)
+        d = self._inputs(predt, dtrain)
         return d.loss.grad_hess(d.y, self._raw(predt), d.w)
 
 
@@ -105,7 +89,7 @@ class Metric(_DeviceAware):
         self.name = T.metric_name(self.loss)
 
     def __call__(self, predt, dmat):
-        d = self._inputs(predt, dmat, bind=False)
+        d = self._inputs(predt, dmat)
         return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
 
 
