@@ -136,15 +136,20 @@ def _training_cases():
     ]
 
 
+# the same booster settings for the built-in objectives and for gbobjectives
+XGB_PARAMS = {"max_depth": 4, "eta": 0.1, "nthread": 2}
+LGB_PARAMS = {"num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "num_threads": 2}
+
+
 def _native_raw(framework, params, Xtr, ytr, Xte, rounds):
     """Raw scores of the built-in objective on Xte (quantile in LightGBM: one model a level)."""
     import lightgbm as lgb
     import xgboost as xgb
 
     if framework == "xgboost":
-        booster = xgb.train({"max_depth": 4, "eta": 0.1, "nthread": 2} | params, xgb.DMatrix(Xtr, label=ytr), rounds)
+        booster = xgb.train(XGB_PARAMS | params, xgb.DMatrix(Xtr, label=ytr), rounds)
         return booster.predict(xgb.DMatrix(Xte), output_margin=True)
-    base = {"num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "num_threads": 2}
+    base = LGB_PARAMS
     if params["objective"] == "quantile":
         cols = [
             lgb.train(base | params | {"alpha": a}, lgb.Dataset(Xtr, label=ytr), rounds).predict(Xte)
@@ -162,11 +167,9 @@ def _ours_raw(framework, loss, extra, Xtr, ytr, Xte, rounds):
     from . import xgboost as gx
 
     if framework == "xgboost":
-        booster = gx.train(
-            loss, {"max_depth": 4, "eta": 0.1, "nthread": 2} | extra, xgb.DMatrix(Xtr, label=ytr), rounds
-        )
+        booster = gx.train(loss, XGB_PARAMS | extra, xgb.DMatrix(Xtr, label=ytr), rounds)
         return booster.predict(xgb.DMatrix(Xte), output_margin=True)
-    base = {"num_leaves": 15, "learning_rate": 0.1, "num_threads": 2, "verbose": -1}
+    base = LGB_PARAMS
     return gl.train(loss, base | extra, lgb.Dataset(Xtr, label=ytr), rounds).predict(Xte)
 
 

@@ -97,8 +97,6 @@ _SOURCES = {
 }
 PARALLEL = {name: njit(parallel=True, cache=True)(f) for name, f in _SOURCES.items()}
 SERIAL = {name: _serial_twin(f, name + "_serial") for name, f in _SOURCES.items()}
-elementwise_grad_hess = PARALLEL["elementwise_grad_hess"]
-softmax_grad_hess = PARALLEL["softmax_grad_hess"]
 
 
 def loop(name, size):

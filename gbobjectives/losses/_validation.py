@@ -107,8 +107,9 @@ def labels(y, n, device=False):
             y = np.asarray(y).view(np.uint8)
         if y.dtype.kind not in "iuf" or y.ndim not in (1, 2) or y.shape[0] != n:
             return labels(to_host(y), n)  # raises the host error
-        mode = 0 if y.dtype.kind == "f" else -1
-        return _device_checked(y, mode, 0, lambda h: labels(h, n)) if mode == 0 else cuda_kernels().as_device(y)
+        if y.dtype.kind != "f":  # integers cannot be NaN or inf
+            return cuda_kernels().as_device(y)
+        return _device_checked(y, 0, 0, lambda h: labels(h, n))
     y = np.asarray(y)
     if y.dtype == np.bool_:
         y = y.view(np.uint8)
