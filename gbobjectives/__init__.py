@@ -5,6 +5,9 @@ Layers (each module imports only from the layers above it in this list):
 1. ``kernels/``: scalar loss math (``scalar``), the CPU loops (``cpu``), CUDA kernels (``cuda``).
 2. ``losses/``: loss objects: parameters, validation, curvature choice, optimal constants.
 3. ``checking``: finite-difference verification of any loss.
+4. ``xgboost``, ``lightgbm``: adapters (objective, metric, ``train``), sharing ``_training``.
+5. ``sklearn``: estimators built on the adapters (``GBRegressor``, ``GBClassifier``,
+   ``GBQuantileRegressor``; importable from here, loaded on first use).
 
 Importing the package compiles nothing and never imports CUDA.
 """
@@ -25,11 +28,25 @@ from .losses import (
 
 __version__ = "0.1.0"
 
+_ESTIMATORS = ("GBClassifier", "GBQuantileRegressor", "GBRegressor")
+
+
+def __getattr__(name):  # the estimators import scikit-learn: load them on first use only
+    if name in _ESTIMATORS:
+        from . import sklearn
+
+        return getattr(sklearn, name)
+    raise AttributeError(f"module 'gbobjectives' has no attribute {name!r}")
+
+
 __all__ = [
     "LOSSES",
     "ClassBalanced",
     "CrossEntropy",
     "Focal",
+    "GBClassifier",
+    "GBQuantileRegressor",
+    "GBRegressor",
     "GradientCheck",
     "Huber",
     "LogCosh",

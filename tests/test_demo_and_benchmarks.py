@@ -12,8 +12,9 @@ import pytest
         ["-m", "gbobjectives", "--rows", "300", "--rounds", "5"],
         ["-m", "benchmarks.hessian_choice", "--smoke"],
         ["-m", "benchmarks.gpu", "--smoke"],
+        ["-m", "benchmarks.scale_rule", "--smoke"],
     ],
-    ids=["demo", "hessian_choice", "gpu"],
+    ids=["demo", "hessian_choice", "gpu", "scale_rule"],
 )
 def test_runs(args):
     out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, check=False)

@@ -41,6 +41,7 @@ LAYERS = {
     "_training": {"losses"},
     "xgboost": {"losses", "_training", "kernels"},  # kernels: device arrays for the GPU path
     "lightgbm": {"losses", "_training"},
+    "sklearn": {"losses", "_training", "xgboost", "lightgbm"},  # estimators on the adapters
 }
 
 
@@ -72,6 +73,7 @@ def test_import_compiles_nothing_and_skips_cuda():
         "import sys, gbobjectives\n"
         "from gbobjectives.kernels import cpu\n"
         "assert 'numba.cuda' not in sys.modules, 'cuda imported'\n"
+        "assert 'sklearn' not in sys.modules, 'scikit-learn imported (estimators load on first use)'\n"
         "assert all(not f.signatures for f in [*cpu.PARALLEL.values(), *cpu.SERIAL.values()]), 'compiled'\n"
         "print('ok')\n"
     )

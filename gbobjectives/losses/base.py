@@ -91,6 +91,11 @@ class Loss:
         w_total = v.weight_sum(v.weights(sample_weight, n, v.is_device(val)), n)
         return total(val) / (w_total * (val.size // n))
 
+    def scaled_to(self, y, sample_weight=None):
+        """A copy whose scale parameter (delta, scale) is set from the labels; losses without
+        one return themselves. The estimators call it for a loss given by name."""
+        return self
+
     def kink_distance(self, y, raw):
         """Distance (in raw units) from each element to the nearest kink; None if smooth."""
         return None

@@ -86,6 +86,22 @@ class _Regression(Loss):
         return root_of_gradient_sum(grad_sum, float(ycol.min()), float(ycol.max()))
 
 
+DATA_SCALE_FACTOR = 1.35
+
+
+def _weighted_median(x, w=None):
+    """The weighted median (``np.median`` when unweighted: the midpoint of a tie at one half)."""
+    if w is None:
+        return float(np.median(x))
+    order = np.argsort(x, kind="stable")
+    x, cum = x[order], np.cumsum(w[order], dtype=np.float64)
+    half = 0.5 * cum[-1]
+    i = int(np.searchsorted(cum, half))
+    if np.isclose(cum[i], half, rtol=1e-12, atol=0.0) and i + 1 < len(x):
+        return 0.5 * (float(x[i]) + float(x[i + 1]))
+    return float(x[i])
+
+
 class _Scaled(_Regression):
     """A regression loss with one positive scale parameter (delta or scale)."""
 
@@ -93,6 +109,21 @@ class _Scaled(_Regression):
 
     def _scale(self):
         return getattr(self, self._scale_name)
+
+    def scaled_to(self, y, sample_weight=None):
+        """A copy whose delta/scale is set from the (training) labels: ``DATA_SCALE_FACTOR`` x
+        the weighted median absolute deviation of y from its weighted median (a robust spread
+        that gross outliers do not move). Chosen by benchmarks/scale_rule.py over a fixed 1.0
+        and scikit-learn's 0.9-quantile rule; see benchmarks/results/scale_rule.md."""
+        y = np.asarray(y, np.float64).ravel()
+        w = v.weights(sample_weight, y.shape[0])
+        center = _weighted_median(y, w)
+        scale = DATA_SCALE_FACTOR * _weighted_median(np.abs(y - center), w)
+        if not scale > 0:  # more than half the labels equal: fall back to the mean deviation
+            scale = float(np.average(np.abs(y - center), weights=sample_weight))
+        if not scale > 0:
+            scale = 1.0
+        return type(self)(**(self.parameters() | {self._scale_name: scale}))
 
     def _params(self, k, y2=None, raw=None, w=None):
         params = np.zeros((k, 3))

@@ -1,0 +1,439 @@
+"""scikit-learn estimators: a booster (XGBoost or LightGBM) trained with a gbobjectives loss.
+
+```python
+from gbobjectives import GBRegressor, GBClassifier, GBQuantileRegressor
+GBRegressor(loss="huber").fit(X, y).predict(X)                      # target units
+GBClassifier(loss="focal", backend="lightgbm").fit(X, labels).predict_proba(X)
+GBQuantileRegressor(alpha=[0.05, 0.5, 0.95]).fit(X, y).predict_interval(X)
+```
+
+Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss math here.
+
+- ``loss``: a registered name or a ``Loss``. A robust loss *given by name* gets its scale
+  (Huber / pseudo-Huber ``delta``, log-cosh ``scale``) from the training labels at fit
+  (``Loss.scaled_to``: 1.35 x the median absolute deviation, chosen by
+  benchmarks/scale_rule.py); a ``Loss`` object is used exactly as given.
+- ``backend``: ``"xgboost"`` or ``"lightgbm"``. ``n_estimators``, ``learning_rate``,
+  ``max_depth``, ``n_jobs``, ``random_state``, ``device`` are translated to each library's
+  names; any other keyword (``num_leaves``, ``min_child_weight``, ``subsample``, ...) goes to the
+  booster unchanged.
+- The optimal constant start is computed at fit and saved in the booster (XGBoost
+  ``base_score``; LightGBM: folded into the first trees), so ``booster_`` alone predicts right.
+- ``fit(..., eval_set=[(X, y), ...], sample_weight_eval_set=...)`` records the package's metric
+  for each set in ``evals_result_``; with ``early_stopping_rounds`` training stops when the
+  last eval set (XGBoost) / any eval set (LightGBM's rule) stops improving, and prediction
+  uses ``best_iteration_``.
+"""
+
+import numbers
+import os
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _training as T
+from .losses import Quantile, get_loss
+
+BACKENDS = ("xgboost", "lightgbm")
+
+# check name -> why it cannot pass; given to scikit-learn's parametrize_with_checks /
+# check_estimator as ``expected_failed_checks`` (see each estimator's _expected_failed_checks).
+_LIGHTGBM_WEIGHTS = (
+    "LightGBM bins features and counts min_data_in_leaf on rows, not weights, so zero or integer "
+    "weights do not equal removed or repeated rows (its own l2 objective behaves the same)"
+)
+
+
+class _GBBase(BaseEstimator):
+    """Shared fit / predict plumbing; subclasses choose the loss and the output transform."""
+
+    _common = (
+        "backend",
+        "n_estimators",
+        "learning_rate",
+        "max_depth",
+        "early_stopping_rounds",
+        "n_jobs",
+        "random_state",
+        "device",
+    )
+
+    def _set_common(self, args):
+        """Store the parameters every estimator shares (from the caller's ``locals()``)."""
+        for name in self._common:
+            setattr(self, name, args[name])
+        self._set_booster_params(args["booster_params"])
+
+    def _set_booster_params(self, booster_params):
+        self._booster_kwargs = dict(booster_params)
+
+    def __getattr__(self, name):  # booster keywords read as attributes: est.num_leaves
+        kwargs = self.__dict__.get("_booster_kwargs", {})
+        if name in kwargs:
+            return kwargs[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # ---- parameters: the signature's, plus booster keywords ------------------------------------
+    def get_params(self, deep=True):
+        return super().get_params(deep) | self.__dict__.get("_booster_kwargs", {})
+
+    def set_params(self, **params):
+        own = self._get_param_names()
+        super().set_params(**{k: v for k, v in params.items() if k in own})
+        self._booster_kwargs = self.__dict__.get("_booster_kwargs", {}) | {
+            k: v for k, v in params.items() if k not in own
+        }
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values go down the boosters' learned default branch
+        tags.input_tags.sparse = True
+        return tags
+
+    def _expected_failed_checks(self):
+        if self.backend == "lightgbm":
+            return {
+                "check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS,
+                "check_sample_weight_equivalence_on_sparse_data": _LIGHTGBM_WEIGHTS,
+            }
+        return {}
+
+    # ---- the booster's parameters ----------------------------------------------------------------
+    def _check_params(self):
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if not isinstance(self.n_estimators, numbers.Integral) or self.n_estimators < 1:
+            raise ValueError(f"n_estimators must be a positive integer, got {self.n_estimators!r}")
+        if not isinstance(self.learning_rate, numbers.Real) or not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if self.early_stopping_rounds is not None and (
+            not isinstance(self.early_stopping_rounds, numbers.Integral) or self.early_stopping_rounds < 1
+        ):
+            raise ValueError(
+                f"early_stopping_rounds must be None or a positive integer, got {self.early_stopping_rounds!r}"
+            )
+
+    def _booster_params(self):
+        extra = self.__dict__.get("_booster_kwargs", {})
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        n_jobs = self.n_jobs
+        if n_jobs is not None and n_jobs < 0:
+            n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        params = {"learning_rate": self.learning_rate, "seed": seed}
+        if self.backend == "xgboost":
+            params |= {"tree_method": "hist", "device": self.device}
+            if self.max_depth is not None:
+                params["max_depth"] = self.max_depth
+            if n_jobs is not None:
+                params["nthread"] = n_jobs
+        else:
+            params |= {"verbosity": -1, "deterministic": True}
+            if self.max_depth is not None:
+                params["max_depth"] = self.max_depth
+            if n_jobs is not None:
+                params["num_threads"] = n_jobs
+            if self.device != "cpu":
+                params["device_type"] = self.device
+        return params | extra
+
+    # ---- fit -------------------------------------------------------------------------------------
+    def _validate_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+        )
+
+    def _fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, loss, n_classes=None):
+        """Train ``self.booster_`` on encoded labels ``y``; eval_set labels must be encoded too."""
+        self._check_params()
+        if X.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 samples, got n_samples = {X.shape[0]}")
+        sample_weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.early_stopping_rounds is not None and not eval_set:
+            raise ValueError("early_stopping_rounds needs an eval_set to watch")
+        evals = []
+        for i, (Xv, yv) in enumerate(eval_set or ()):
+            Xv = self._validate_X(Xv, reset=False)
+            wv = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
+            wv = None if wv is None else _check_sample_weight(wv, Xv, dtype=np.float64)
+            evals.append((Xv, self._encode_eval(yv, Xv.shape[0]), wv))
+        self.loss_ = loss = T.bind(loss, y, n_classes, sample_weight)
+        params = self._booster_params()
+        self.evals_result_ = {}
+        if self.backend == "xgboost":
+            self._fit_xgboost(loss, params, X, y, sample_weight, evals, n_classes)
+        else:
+            self._fit_lightgbm(loss, params, X, y, sample_weight, evals, n_classes)
+        return self
+
+    def _fit_xgboost(self, loss, params, X, y, w, evals, n_classes):
+        import xgboost
+
+        from . import xgboost as gx
+
+        if n_classes and n_classes > 2:
+            params["num_class"] = n_classes
+        nthread = params.get("nthread", -1)
+        dtrain = xgboost.DMatrix(X, y, weight=w, missing=np.nan, nthread=nthread)
+        watch = [
+            (xgboost.DMatrix(Xv, yv, weight=wv, missing=np.nan, nthread=nthread), f"validation_{i}")
+            for i, (Xv, yv, wv) in enumerate(evals)
+        ]
+        booster = gx.train(
+            loss,
+            params,
+            dtrain,
+            self.n_estimators,
+            evals=watch,
+            evals_result=self.evals_result_,
+            early_stopping_rounds=self.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        self.booster_ = booster
+        self.best_iteration_ = (
+            booster.best_iteration if self.early_stopping_rounds else booster.num_boosted_rounds() - 1
+        )
+
+    def _fit_lightgbm(self, loss, params, X, y, w, evals, n_classes):
+        import lightgbm
+
+        from . import lightgbm as gl
+
+        if n_classes and n_classes > 2:
+            params["num_class"] = n_classes
+        dtrain = lightgbm.Dataset(X, y, weight=w, params=params)
+        valid = [lightgbm.Dataset(Xv, yv, weight=wv, reference=dtrain) for Xv, yv, wv in evals]
+        callbacks = [lightgbm.record_evaluation(self.evals_result_)]
+        if self.early_stopping_rounds:
+            callbacks.append(lightgbm.early_stopping(self.early_stopping_rounds, verbose=False))
+        booster = gl.train(
+            loss,
+            params,
+            dtrain,
+            self.n_estimators,
+            valid_sets=valid or None,
+            valid_names=[f"validation_{i}" for i in range(len(valid))] or None,
+            callbacks=callbacks,
+        )
+        self.booster_ = booster
+        best = booster.best_iteration if self.early_stopping_rounds else 0
+        self.best_iteration_ = (best or booster.current_iteration()) - 1
+
+    def _encode_eval(self, y, n):
+        return np.asarray(y, np.float64)
+
+    # ---- predict ---------------------------------------------------------------------------------
+    def _raw(self, X):
+        """Raw scores (start included) of the best iteration: (n,) or (n, k), as float64 (XGBoost
+        returns float32 margins, whose softmax rows would sum to 1 only within 2e-7)."""
+        check_is_fitted(self, "booster_")
+        X = self._validate_X(X, reset=False)
+        if self.backend == "xgboost":
+            import xgboost
+
+            raw = self.booster_.predict(
+                xgboost.DMatrix(X, missing=np.nan), output_margin=True, iteration_range=(0, self.best_iteration_ + 1)
+            )
+            return raw.astype(np.float64)
+        return self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_ + 1)
+
+
+class GBRegressor(RegressorMixin, _GBBase):
+    """Gradient-boosted regressor with a robust loss (``"huber"``, ``"pseudo_huber"``,
+    ``"logcosh"``, ``"quantile"``, or a regression ``Loss``). ``predict`` returns target units
+    (for a multi-level ``Quantile``: one column per level, sorted). ``score`` is R^2.
+    """
+
+    def __init__(
+        self,
+        loss="huber",
+        *,
+        backend="xgboost",
+        n_estimators=100,
+        learning_rate=0.1,
+        max_depth=None,
+        early_stopping_rounds=None,
+        n_jobs=None,
+        random_state=None,
+        device="cpu",
+        **booster_params,
+    ):
+        self.loss = loss
+        self._set_common(locals())
+
+    def _loss(self, y, sample_weight):
+        loss = get_loss(self.loss)
+        if T.is_classifier(loss):
+            raise ValueError(f"{type(loss).__name__} is a classification loss: use GBClassifier")
+        return loss.scaled_to(y, sample_weight) if isinstance(self.loss, str) else loss
+
+    def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+            y_numeric=True,
+        )
+        y = np.asarray(y, np.float64)
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return self._fit(X, y, w, eval_set, sample_weight_eval_set, self._loss(y, w))
+
+    def predict(self, X):
+        raw = self._raw(X)  # checks fitted first
+        return self.loss_.inverse_link(raw)
+
+
+class GBQuantileRegressor(GBRegressor):
+    """One booster for one or several quantile levels (pinball loss).
+
+    ``predict``: (n,) for a single ``alpha``, else (n, k) quantiles in the order of the sorted
+    levels, sorted per row so they never cross. ``predict_interval``: (n, 2), the lowest and
+    highest levels. ``score``: the mean over levels of scikit-learn's D^2 pinball score (the
+    pinball analogue of R^2: 1 is perfect, 0 is the best constant).
+    """
+
+    def __init__(
+        self,
+        alpha=(0.05, 0.5, 0.95),
+        *,
+        hessian=None,
+        backend="xgboost",
+        n_estimators=100,
+        learning_rate=0.1,
+        max_depth=None,
+        early_stopping_rounds=None,
+        n_jobs=None,
+        random_state=None,
+        device="cpu",
+        **booster_params,
+    ):
+        self.alpha = alpha
+        self.hessian = hessian
+        self._set_common(locals())
+
+    def _loss(self, y, sample_weight):
+        alpha = self.alpha if np.ndim(self.alpha) == 0 else sorted(np.asarray(self.alpha, float).tolist())
+        return Quantile(alpha, hessian=self.hessian)
+
+    @property
+    def alphas_(self):
+        check_is_fitted(self, "booster_")
+        return np.asarray(self.loss_.alphas)
+
+    def predict_interval(self, X):
+        """(n, 2): the quantiles at the lowest and the highest level (e.g. a 90% interval for
+        levels 0.05 and 0.95)."""
+        q = np.atleast_2d(self.predict(X).T).T
+        if q.shape[1] < 2:
+            raise ValueError("predict_interval needs at least two quantile levels")
+        return np.column_stack([q[:, 0], q[:, -1]])
+
+    def score(self, X, y, sample_weight=None):
+        from sklearn.metrics import d2_pinball_score
+
+        q = np.atleast_2d(self.predict(X).T).T
+        return float(
+            np.mean(
+                [d2_pinball_score(y, q[:, j], alpha=a, sample_weight=sample_weight) for j, a in enumerate(self.alphas_)]
+            )
+        )
+
+    def _expected_failed_checks(self):
+        failed = super()._expected_failed_checks()
+        if np.ndim(self.alpha) > 0 and len(self.alpha) > 1:
+            why = "predict returns one column per quantile level, (n, k), where the check requires y's shape (n,)"
+            for check in ("check_regressors_train", "check_estimator_sparse_array", "check_estimator_sparse_matrix"):
+                failed[check] = why
+        return failed
+
+
+class GBClassifier(ClassifierMixin, _GBBase):
+    """Gradient-boosted classifier with an imbalance-aware loss (``"focal"``,
+    ``"cross_entropy"``, ``"class_balanced"``, or a classification ``Loss``).
+
+    Labels of any type (strings included) are mapped through ``classes_`` (sorted, as in
+    scikit-learn); two classes train a binary (sigmoid) model, more a softmax model.
+    ``predict_proba`` returns probabilities (inverse link of the raw scores, rows sum to 1);
+    ``decision_function`` the raw margins. ``class_weight``: ``None``, ``"balanced"`` (weights
+    ``n / (k * count)``) or a dict, multiplied into ``sample_weight``; a class-balanced loss takes
+    its class counts from the training labels (and weights) at fit.
+
+    Cross-validation folds: the classes are those seen in the fit's ``y``; a class absent from
+    a training fold gets no column in ``predict_proba`` and is never predicted (as with every
+    scikit-learn classifier), and a training fold with a single class raises ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        loss="focal",
+        *,
+        class_weight=None,
+        backend="xgboost",
+        n_estimators=100,
+        learning_rate=0.1,
+        max_depth=None,
+        early_stopping_rounds=None,
+        n_jobs=None,
+        random_state=None,
+        device="cpu",
+        **booster_params,
+    ):
+        self.loss = loss
+        self.class_weight = class_weight
+        self._set_common(locals())
+
+    def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"GBClassifier needs samples of at least 2 classes in the data, but it contains only one class: "
+                f"{self.classes_[0]!r}"
+            )
+        loss = get_loss(self.loss)
+        if not T.is_classifier(loss):
+            raise ValueError(f"{type(loss).__name__} is a regression loss: use GBRegressor")
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is not None:
+            cw = compute_sample_weight(self.class_weight, y)
+            w = cw if w is None else w * cw
+        k = len(self.classes_)
+        return self._fit(X, y_enc.astype(np.float64), w, eval_set, sample_weight_eval_set, loss, k if k > 2 else None)
+
+    def _encode_eval(self, y, n):
+        y = np.asarray(y)
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        unseen = self.classes_[idx] != y
+        if np.any(unseen):
+            raise ValueError(f"eval_set has labels not seen in fit: {np.unique(y[unseen])[:5].tolist()}")
+        return idx.astype(np.float64)
+
+    def decision_function(self, X):
+        return self._raw(X)
+
+    def predict_proba(self, X):
+        raw = self._raw(X)  # checks fitted first
+        p = self.loss_.inverse_link(raw)
+        return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
+
+    def predict(self, X):
+        proba = self.predict_proba(X)  # checks fitted first
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+__all__ = ["BACKENDS", "GBClassifier", "GBQuantileRegressor", "GBRegressor"]
