@@ -195,4 +195,4 @@ def test_parallel_and_serial_loops_agree(name, params, problem, monkeypatch):
     parallel = loss.grad_hess(y, raw, w), loss.value(y, raw, w)
     for a, b in zip((*serial[0], serial[1]), (*parallel[0], parallel[1]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-300)  # the compilers may fuse differently
-    assert cpu.PARALLEL["elementwise_grad_hess"].signatures or cpu.PARALLEL["softmax_grad_hess"].signatures
+    assert any(f.signatures for f in cpu.PARALLEL.values())

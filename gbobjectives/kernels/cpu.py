@@ -21,6 +21,11 @@ import numpy as np
 from numba import njit, prange
 
 from .scalar import (
+    FOCAL,
+    HUBER,
+    LOGCOSH,
+    PSEUDO_HUBER,
+    QUANTILE,
     elem_grad_hess,
     elem_value,
     element_label_weight,
@@ -31,6 +36,7 @@ from .scalar import (
 
 
 def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
+    kind = KIND if KIND >= 0 else kind  # a compile-time constant in each loss's own copy
     n, k = z.shape
     for i in prange(n):
         for j in range(k):
@@ -41,6 +47,7 @@ def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
 
 
 def _elementwise_value(kind, params, y, z, w, cw, out):
+    kind = KIND if KIND >= 0 else kind
     n, k = z.shape
     for i in prange(n):
         for j in range(k):
@@ -80,12 +87,21 @@ def _mean_abs_residual(y, z, w):
 
 PARALLEL_MIN_ELEMENTS = 100_000
 
+# The element-wise loops are compiled once per loss kind, with the kind a global constant
+# (``KIND``) of that copy: the compiler then drops the other losses' branches and inlines the
+# one formula (measured 1.5-2.7x faster at 1M elements than one loop branching on the kind).
+KIND = -1
+KINDS = (HUBER, PSEUDO_HUBER, LOGCOSH, QUANTILE, FOCAL)
+_PER_KIND = ("elementwise_grad_hess", "elementwise_value")
 
-def _serial_twin(func, name):
-    """The same source under another name (its own on-disk cache entry), compiled serially."""
-    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
+
+def _copy(func, name, parallel, **constants):
+    """The same source under another name (its own on-disk cache entry), with ``constants``
+    overriding its globals, compiled serially or in parallel."""
+    glb = dict(func.__globals__, **constants) if constants else func.__globals__
+    twin = types.FunctionType(func.__code__, glb, name, func.__defaults__, func.__closure__)
     twin.__qualname__ = name
-    return njit(cache=True)(twin)
+    return njit(parallel=parallel, cache=True)(twin)
 
 
 _SOURCES = {
@@ -95,10 +111,25 @@ _SOURCES = {
     "softmax_value": _softmax_value,
     "mean_abs_residual": _mean_abs_residual,
 }
-PARALLEL = {name: njit(parallel=True, cache=True)(f) for name, f in _SOURCES.items()}
-SERIAL = {name: _serial_twin(f, name + "_serial") for name, f in _SOURCES.items()}
 
 
-def loop(name, size):
-    """The parallel loop ``name`` for ``size`` elements or more, else its serial twin."""
-    return (PARALLEL if size >= PARALLEL_MIN_ELEMENTS else SERIAL)[name]
+def _build(parallel):
+    suffix = "" if parallel else "_serial"
+    loops = {}
+    for name, f in _SOURCES.items():
+        if name in _PER_KIND:
+            for kind in KINDS:
+                loops[name, kind] = _copy(f, f"{name}_{kind}{suffix}", parallel, KIND=kind)
+        else:
+            loops[name] = _copy(f, name + suffix, parallel)
+    return loops
+
+
+PARALLEL = _build(parallel=True)
+SERIAL = _build(parallel=False)
+
+
+def loop(name, size, kind=None):
+    """The loop ``name`` (for the element-wise loops: ``kind``'s copy), parallel for ``size``
+    elements or more, else its serial twin."""
+    return (PARALLEL if size >= PARALLEL_MIN_ELEMENTS else SERIAL)[(name, kind) if name in _PER_KIND else name]

@@ -146,10 +146,28 @@ def quantile_grad_hess(r, alpha, scale, eps, hmode):
 # ---- binary focal (cross-entropy when gamma == 0) ---------------------------------------------
 @njit
 def _focal_terms(y, z):
-    """Signed margin and the stable pieces: s, p_t, q = 1 - p_t, log p_t."""
+    """Signed margin and the stable pieces: s, p_t, q = 1 - p_t, log p_t, from one exp and one
+    log1p: with e = exp(-|m|), p_t = 1/(1+e) or e/(1+e), log p_t = -log1p(e) or m - log1p(e)."""
     s = 1.0 if y > 0.5 else -1.0
     m = s * z
-    return s, sigmoid(m), sigmoid(-m), -log1pexp(-m)
+    e = math.exp(-abs(m))
+    inv = 1.0 / (1.0 + e)
+    l1p = math.log1p(e)
+    if m >= 0.0:
+        return s, inv, e * inv, -l1p
+    return s, e * inv, inv, m - l1p
+
+
+@njit
+def _power(q, gamma):
+    """q ** gamma with the common focal exponents as products (pow is two transcendental calls)."""
+    if gamma == 0.0:
+        return 1.0  # 0 ** 0 == 1
+    if gamma == 1.0:
+        return q
+    if gamma == 2.0:
+        return q * q
+    return q**gamma
 
 
 @njit
@@ -157,13 +175,13 @@ def focal_value(y, z, gamma):
     s, p_t, q, logp = _focal_terms(y, z)
     if gamma == 0.0:
         return -logp
-    return -(q**gamma) * logp
+    return -_power(q, gamma) * logp
 
 
 @njit
 def focal_grad_hess(y, z, gamma, hmode):
     s, p_t, q, logp = _focal_terms(y, z)
-    qg = q**gamma  # 0 ** 0 == 1
+    qg = _power(q, gamma)
     g = s * qg * (gamma * p_t * logp - q)
     h = p_t * qg * (q * (gamma * logp + 2.0 * gamma + 1.0) - gamma * gamma * p_t * logp)
     if hmode == H_FLOORED:
