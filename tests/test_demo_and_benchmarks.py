@@ -13,8 +13,12 @@ import pytest
         ["-m", "benchmarks.hessian_choice", "--smoke"],
         ["-m", "benchmarks.gpu", "--smoke"],
         ["-m", "benchmarks.scale_rule", "--smoke"],
+        ["-m", "benchmarks.kernels", "--smoke"],
+        ["-m", "benchmarks.end_to_end", "--smoke"],
+        ["-m", "benchmarks.cold_start", "--smoke"],
+        ["-m", "benchmarks.memory", "--smoke"],
     ],
-    ids=["demo", "hessian_choice", "gpu", "scale_rule"],
+    ids=["demo", "hessian_choice", "gpu", "scale_rule", "kernels", "end_to_end", "cold_start", "memory"],
 )
 def test_runs(args):
     out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, check=False)

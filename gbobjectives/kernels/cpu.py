@@ -15,6 +15,8 @@ memory order; ``y`` is ``(n, 1)`` or ``(n, k)`` for the element-wise loops and `
 ids for the softmax loops. Outputs are written into preallocated arrays.
 """
 
+import hashlib
+import pathlib
 import types
 
 import numpy as np
@@ -95,9 +97,18 @@ KINDS = (HUBER, PSEUDO_HUBER, LOGCOSH, QUANTILE, FOCAL)
 _PER_KIND = ("elementwise_grad_hess", "elementwise_value")
 
 
+# Numba's disk cache checks only the timestamp of the file that holds a cached function (this
+# one), not of the functions it inlines (scalar.py): an edited formula would run stale machine
+# code. Every loop's name therefore carries a hash of both sources, so a change compiles anew.
+SOURCE_HASH = hashlib.sha256(
+    b"".join((pathlib.Path(__file__).parent / f).read_bytes() for f in ("scalar.py", "cpu.py"))
+).hexdigest()[:10]
+
+
 def _copy(func, name, parallel, **constants):
-    """The same source under another name (its own on-disk cache entry), with ``constants``
-    overriding its globals, compiled serially or in parallel."""
+    """The same source under another name (its own on-disk cache entry, keyed by the sources'
+    hash), with ``constants`` overriding its globals, compiled serially or in parallel."""
+    name = f"{name}_{SOURCE_HASH}"
     glb = dict(func.__globals__, **constants) if constants else func.__globals__
     twin = types.FunctionType(func.__code__, glb, name, func.__defaults__, func.__closure__)
     twin.__qualname__ = name

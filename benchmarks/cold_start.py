@@ -1,0 +1,118 @@
+"""Cold start: a fresh Python process's ``import gbobjectives`` time and its first
+``grad_hess`` call per loss (which compiles, or loads from Numba's on-disk cache, the loop it
+needs), with an empty and with a warm cache.
+
+Each (loss, cache state) runs in its own process with ``NUMBA_CACHE_DIR`` pointing at a
+temporary directory: "empty" is a new directory, "warm" the same directory again after the
+empty run filled it. The first call uses 1,000 rows (the serial loop) and, separately, 200,000
+(the parallel loop), as the adapters do. Run ``python -m benchmarks.cold_start`` (``--smoke``:
+two losses). Writes benchmarks/results/cold_start.md.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import gbobjectives as gb
+t_import = time.perf_counter() - t0
+loss = eval(sys.argv[1], {"gb": gb})
+kind, n = sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(0)
+if kind == "multi":
+    y, z = rng.integers(0, 10, n).astype(float), rng.normal(size=(n, 10))
+elif kind == "binary":
+    y, z = (rng.random(n) < 0.1).astype(float), rng.normal(size=n)
+else:
+    y, z = rng.normal(size=n), rng.normal(size=n)
+t1 = time.perf_counter()
+loss.grad_hess(y, z)
+t_first = time.perf_counter() - t1
+t2 = time.perf_counter()
+loss.grad_hess(y, z)
+t_second = time.perf_counter() - t2
+print(json.dumps({"import": t_import, "first": t_first, "second": t_second}))
+"""
+
+LOSSES = [
+    ("gb.Huber(1.0)", "reg"),
+    ("gb.PseudoHuber(1.0)", "reg"),
+    ("gb.LogCosh(1.0)", "reg"),
+    ("gb.Quantile([0.05, 0.5, 0.95])", "reg3"),
+    ("gb.Focal(2.0)", "binary"),
+    ("gb.Focal(2.0)", "multi"),
+    ("gb.ClassBalanced('cross_entropy', counts=[90, 10])", "binary"),
+]
+
+
+def child(loss, kind, n, cache):
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    code = CHILD
+    if kind == "reg3":  # three quantile levels: (n, 3) raw scores
+        code = code.replace(
+            "y, z = rng.normal(size=n), rng.normal(size=n)", "y, z = rng.normal(size=n), rng.normal(size=(n, 3))"
+        )
+        kind = "reg"
+    out = subprocess.run(
+        [sys.executable, "-c", code, loss, kind, str(n)], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(losses, sizes):
+    rows = []
+    for loss, kind in losses:
+        for n in sizes:
+            with tempfile.TemporaryDirectory() as cache:
+                empty = child(loss, kind, n, cache)
+                warm = child(loss, kind, n, cache)
+            label = loss + (" softmax k=10" if kind == "multi" else "")
+            rows.append((label, n, empty, warm))
+            print(
+                f"{label:50s} n={n:>7,d} import {warm['import']:.2f}s  first call: empty cache {empty['first']:.2f}s, "
+                f"warm {warm['first']:.3f}s  (import + first, warm: {warm['import'] + warm['first']:.2f}s)",
+                flush=True,
+            )
+    return rows
+
+
+def table(rows):
+    lines = [
+        "Fresh process per cell. Command: `python -m benchmarks.cold_start`.",
+        "",
+        "| loss | rows | import (s) | first call, empty cache (s) | first call, warm cache (s) "
+        "| import + first call, warm (s) | second call (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, n, empty, warm in rows:
+        lines.append(
+            f"| {label} | {n:,} | {warm['import']:.2f} | {empty['first']:.2f} | {warm['first']:.3f} "
+            f"| {warm['import'] + warm['first']:.2f} | {warm['second'] * 1e3:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="two losses, small inputs only (CI)")
+    args = parser.parse_args(argv)
+    losses, sizes = (LOSSES[:1] + LOSSES[4:6], [1000]) if args.smoke else (LOSSES, [1000, 200_000])
+    text = table(run(losses, sizes))
+    print(text)
+    stem = "cold_start_smoke" if args.smoke else "cold_start"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stem}.md").write_text("# Cold start: import and first call\n\n" + text)
+    print(f"wrote {RESULTS / stem}.md")
+
+
+if __name__ == "__main__":
+    main()

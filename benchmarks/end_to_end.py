@@ -1,0 +1,195 @@
+"""End to end on the CPU: training time with a gbobjectives loss vs the equivalent built-in
+objective, XGBoost (hist) and LightGBM, on the same data and booster parameters.
+
+Pairs (the loss is chosen so both optimise the same thing): Huber(delta=1e9) vs squared error,
+PseudoHuber(1) vs ``reg:pseudohubererror``, CrossEntropy vs logistic, softmax CrossEntropy vs
+multiclass, Quantile(0.9) vs the native quantile objective. Each pair runs alternately in one
+process (built-in, ours, built-in, ours, ...) after one warm-up of each; the ratio is the median
+over ``--pairs`` of ours/built-in, with the range. The data matrix (DMatrix / Dataset) is built
+once and shared, so the times are training only; ours includes reading the labels, the start,
+and the metric-free objective calls. Run ``python -m benchmarks.end_to_end`` (1M x 20, 100
+rounds; ``--smoke`` for tiny sizes). Writes benchmarks/results/end_to_end.md and .png.
+"""
+
+import argparse
+import os
+import pathlib
+import platform
+import time
+
+import numpy as np
+
+import gbobjectives as gb
+import gbobjectives.lightgbm as gl
+import gbobjectives.xgboost as gx
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+K = 4  # classes of the multiclass pair
+
+
+def data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    signal = X[:, 0] + np.sin(2 * X[:, 1]) + 0.5 * X[:, 2] * X[:, 3]
+    y_reg = signal + rng.standard_t(3, n)
+    y_bin = (signal + rng.logistic(size=n) > 1.0).astype(np.float32)
+    y_multi = np.digitize(signal + rng.normal(size=n), np.quantile(signal, [0.25, 0.5, 0.75])).astype(np.float32)
+    return X, {"reg": y_reg.astype(np.float32), "binary": y_bin, "multi": y_multi}
+
+
+# (name, label kind, our loss, XGBoost built-in params, LightGBM built-in params or None)
+PAIRS = [
+    ("Huber(1e9) vs squared error", "reg", gb.Huber(1e9), {"objective": "reg:squarederror"}, {"objective": "l2"}),
+    (
+        "PseudoHuber(1) vs pseudo-Huber",
+        "reg",
+        gb.PseudoHuber(1.0),
+        {"objective": "reg:pseudohubererror", "huber_slope": 1.0},
+        None,  # LightGBM has no pseudo-Huber objective
+    ),
+    (
+        "CrossEntropy vs logistic",
+        "binary",
+        gb.CrossEntropy(),
+        {"objective": "binary:logistic"},
+        {"objective": "binary"},
+    ),
+    (
+        f"softmax CrossEntropy vs multiclass (k={K})",
+        "multi",
+        gb.CrossEntropy(),
+        {"objective": "multi:softprob", "num_class": K},
+        {"objective": "multiclass", "num_class": K},
+    ),
+    (
+        "Quantile(0.9) vs quantile",
+        "reg",
+        gb.Quantile(0.9),
+        {"objective": "reg:quantileerror", "quantile_alpha": 0.9},
+        {"objective": "quantile", "alpha": 0.9},
+    ),
+]
+
+
+def xgb_runner(X, ys, rounds, threads):
+    import xgboost
+
+    base = {"tree_method": "hist", "max_depth": 6, "eta": 0.1, "nthread": threads, "max_bin": 256}
+    mats = {k: xgboost.DMatrix(X, y, nthread=threads) for k, y in ys.items()}
+
+    def builtin(kind, params):
+        return lambda: xgboost.train(base | params, mats[kind], rounds)
+
+    def ours(kind, loss, params):
+        extra = {"num_class": params["num_class"]} if "num_class" in params else {}
+        return lambda: gx.train(loss, base | extra, mats[kind], rounds, custom_metric=None)
+
+    return builtin, ours
+
+
+def lgb_runner(X, ys, rounds, threads):
+    import lightgbm
+
+    base = {"learning_rate": 0.1, "num_leaves": 63, "num_threads": threads, "verbosity": -1, "max_bin": 255}
+    sets = {k: lightgbm.Dataset(X, y, params=base, free_raw_data=False).construct() for k, y in ys.items()}
+
+    def builtin(kind, params):
+        return lambda: lightgbm.train(base | params, sets[kind], rounds)
+
+    def ours(kind, loss, params):
+        extra = {"num_class": params["num_class"]} if "num_class" in params else {}
+
+        def run():
+            # a fresh Dataset view each run: gl.train sets init_score on the Dataset it gets
+            ds = lightgbm.Dataset(X, ys[kind], params=base, reference=sets[kind], free_raw_data=False)
+            return gl.train(loss, base | extra, ds, rounds, feval=None)
+
+        return run
+
+    return builtin, ours
+
+
+def seconds(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def run(n, d, rounds, pairs, threads):
+    X, ys = data(n, d)
+    rows = []
+    for lib, make in (("XGBoost", xgb_runner), ("LightGBM", lgb_runner)):
+        builtin, ours = make(X, ys, rounds, threads)
+        for name, kind, loss, xgb_params, lgb_params in PAIRS:
+            params = xgb_params if lib == "XGBoost" else lgb_params
+            if params is None:
+                continue
+            a, b = builtin(kind, params), ours(kind, loss, params)
+            a(), b()  # warm-up: compilation, caches
+            ta, tb = [], []
+            for _ in range(pairs):
+                ta.append(seconds(a))
+                tb.append(seconds(b))
+            ratios = np.array(tb) / np.array(ta)
+            rows.append((lib, name, float(np.median(ta)), float(np.median(tb)), ratios))
+            print(
+                f"{lib:8s} {name:45s} built-in {np.median(ta):7.2f} s  ours {np.median(tb):7.2f} s  "
+                f"ratio {np.median(ratios):.3f} [{ratios.min():.3f}, {ratios.max():.3f}]",
+                flush=True,
+            )
+    return rows
+
+
+def table(rows, n, d, rounds, pairs, threads):
+    lines = [
+        f"{n:,} rows x {d} features, {rounds} rounds, {threads} threads, median of {pairs} alternating pairs "
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores). "
+        "Command: `python -m benchmarks.end_to_end`.",
+        "",
+        "| library | pair | built-in (s) | gbobjectives (s) | ratio (median) | ratio range |",
+        "|---|---|---|---|---|---|",
+    ]
+    for lib, name, ta, tb, r in rows:
+        lines.append(f"| {lib} | {name} | {ta:.2f} | {tb:.2f} | {np.median(r):.3f} | {r.min():.3f} - {r.max():.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [f"{lib}: {name}" for lib, name, *_ in rows]
+    med = [np.median(r[4]) for r in rows]
+    ax.barh(labels, med, color="tab:blue")
+    ax.axvline(1.05, color="grey", ls="--", lw=1, label="target 1.05x")
+    ax.set(xlabel="training time, gbobjectives / built-in")
+    ax.legend()
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args(argv)
+    n, rounds, pairs = (5000, 5, 1) if args.smoke else (args.rows, args.rounds, args.pairs)
+    rows = run(n, 20, rounds, pairs, args.threads)
+    text = table(rows, n, 20, rounds, pairs, args.threads)
+    print(text)
+    stem = "end_to_end_smoke" if args.smoke else "end_to_end"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stem}.md").write_text("# End to end: training time vs the built-in objective (CPU)\n\n" + text)
+    plot(rows, RESULTS / f"{stem}.png")
+    print(f"wrote {RESULTS / stem}.md/.png")
+
+
+if __name__ == "__main__":
+    main()

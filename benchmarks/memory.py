@@ -1,0 +1,83 @@
+"""Memory: the peak extra memory of one ``grad_hess`` call relative to the size of its inputs
+and of its outputs.
+
+Measured with ``tracemalloc`` (NumPy reports its buffers to it; the Numba loops allocate
+nothing): peak traced bytes during the call, minus what was traced before. The target: no call
+allocates more than its outputs (grad and hess, in the margin's dtype), i.e. ``extra / outputs``
+<= 1. Run ``python -m benchmarks.memory`` (``--smoke``: small n). Writes
+benchmarks/results/memory.md.
+"""
+
+import argparse
+import pathlib
+import tracemalloc
+
+import numpy as np
+
+from .kernels import CASES, K, make
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def peak_extra(fn):
+    fn()  # warm-up: compilation allocates, the steady state does not
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    out = fn()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    del out
+    return peak
+
+
+def run(n):
+    rows = []
+    for name, loss, _, kind in CASES:
+        for dtype in (np.float32, np.float64):
+            m = n // K if kind == "multi" else n
+            y, z = make(kind, m, dtype)
+            w = np.ones(m, dtype)
+            extra = peak_extra(lambda loss=loss, y=y, z=z: loss.grad_hess(y, z))
+            extra_w = peak_extra(lambda loss=loss, y=y, z=z, w=w: loss.grad_hess(y, z, w))
+            inputs, outputs = y.nbytes + z.nbytes, 2 * z.nbytes
+            rows.append((name, np.dtype(dtype).name, inputs, outputs, extra, extra_w))
+            print(
+                f"{name:28s} {np.dtype(dtype).name:8s} extra / outputs {extra / outputs:.3f} "
+                f"(weighted {extra_w / outputs:.3f}), extra / inputs {extra / inputs:.3f}",
+                flush=True,
+            )
+    return rows
+
+
+def table(rows, n):
+    lines = [
+        f"{n:,} elements (k = 10 losses: {n // K:,} rows x 10). Command: `python -m benchmarks.memory`.",
+        "",
+        "| loss | dtype | inputs (MB) | outputs (MB) | peak extra (MB) | extra / outputs | extra / inputs "
+        "| extra / outputs, weighted |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, dt, i, o, e, ew in rows:
+        lines.append(
+            f"| {name} | {dt} | {i / 1e6:.1f} | {o / 1e6:.1f} | {e / 1e6:.2f} | {e / o:.3f} | {e / i:.3f} "
+            f"| {ew / o:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="small n (CI)")
+    args = parser.parse_args(argv)
+    n = 20_000 if args.smoke else 1_000_000
+    text = table(run(n), n)
+    print(text)
+    stem = "memory_smoke" if args.smoke else "memory"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stem}.md").write_text("# Memory of one grad_hess call\n\n" + text)
+    print(f"wrote {RESULTS / stem}.md")
+
+
+if __name__ == "__main__":
+    main()
