@@ -38,6 +38,8 @@ from . import _training as T
 from .losses import Quantile, get_loss
 
 BACKENDS = ("xgboost", "lightgbm")
+# how every X is checked (fit, eval sets, predict): the boosters take sparse input and NaN
+_X_CHECKS = {"accept_sparse": ["csr", "csc"], "dtype": [np.float64, np.float32], "ensure_all_finite": "allow-nan"}
 
 # check name -> why it cannot pass; given to scikit-learn's parametrize_with_checks /
 # check_estimator as ``expected_failed_checks`` (see each estimator's _expected_failed_checks).
@@ -124,16 +126,14 @@ class _GBBase(BaseEstimator):
         if n_jobs is not None and n_jobs < 0:
             n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
         params = {"learning_rate": self.learning_rate, "seed": seed}
+        if self.max_depth is not None:
+            params["max_depth"] = self.max_depth
         if self.backend == "xgboost":
             params |= {"tree_method": "hist", "device": self.device}
-            if self.max_depth is not None:
-                params["max_depth"] = self.max_depth
             if n_jobs is not None:
                 params["nthread"] = n_jobs
         else:
             params |= {"verbosity": -1, "deterministic": True}
-            if self.max_depth is not None:
-                params["max_depth"] = self.max_depth
             if n_jobs is not None:
                 params["num_threads"] = n_jobs
             if self.device != "cpu":
@@ -142,21 +142,20 @@ class _GBBase(BaseEstimator):
 
     # ---- fit -------------------------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan",
-        )
+        return validate_data(self, X, reset=reset, **_X_CHECKS)
+
+    def _validate_Xy(self, X, y, sample_weight, **y_checks):
+        """Validated X, y and sample weights (float64 or None) of a fit."""
+        X, y = validate_data(self, X, y, **_X_CHECKS, **y_checks)
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return X, y, w
 
     def _fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, loss, n_classes=None):
-        """Train ``self.booster_`` on encoded labels ``y``; eval_set labels must be encoded too."""
+        """Train ``self.booster_`` on validated X, encoded labels ``y`` and checked weights;
+        eval_set labels are encoded here."""
         self._check_params()
         if X.shape[0] < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 samples, got n_samples = {X.shape[0]}")
-        sample_weight = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         if self.early_stopping_rounds is not None and not eval_set:
             raise ValueError("early_stopping_rounds needs an eval_set to watch")
         evals = []
@@ -164,23 +163,23 @@ class _GBBase(BaseEstimator):
             Xv = self._validate_X(Xv, reset=False)
             wv = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
             wv = None if wv is None else _check_sample_weight(wv, Xv, dtype=np.float64)
-            evals.append((Xv, self._encode_eval(yv, Xv.shape[0]), wv))
+            evals.append((Xv, self._encode_eval(yv), wv))
         self.loss_ = loss = T.bind(loss, y, n_classes, sample_weight)
         params = self._booster_params()
+        if n_classes and n_classes > 2:
+            params["num_class"] = n_classes  # the same name in both libraries
         self.evals_result_ = {}
         if self.backend == "xgboost":
-            self._fit_xgboost(loss, params, X, y, sample_weight, evals, n_classes)
+            self._fit_xgboost(loss, params, X, y, sample_weight, evals)
         else:
-            self._fit_lightgbm(loss, params, X, y, sample_weight, evals, n_classes)
+            self._fit_lightgbm(loss, params, X, y, sample_weight, evals)
         return self
 
-    def _fit_xgboost(self, loss, params, X, y, w, evals, n_classes):
+    def _fit_xgboost(self, loss, params, X, y, w, evals):
         import xgboost
 
         from . import xgboost as gx
 
-        if n_classes and n_classes > 2:
-            params["num_class"] = n_classes
         nthread = params.get("nthread", -1)
         dtrain = xgboost.DMatrix(X, y, weight=w, missing=np.nan, nthread=nthread)
         watch = [
@@ -202,13 +201,11 @@ class _GBBase(BaseEstimator):
             booster.best_iteration if self.early_stopping_rounds else booster.num_boosted_rounds() - 1
         )
 
-    def _fit_lightgbm(self, loss, params, X, y, w, evals, n_classes):
+    def _fit_lightgbm(self, loss, params, X, y, w, evals):
         import lightgbm
 
         from . import lightgbm as gl
 
-        if n_classes and n_classes > 2:
-            params["num_class"] = n_classes
         dtrain = lightgbm.Dataset(X, y, weight=w, params=params)
         valid = [lightgbm.Dataset(Xv, yv, weight=wv, reference=dtrain) for Xv, yv, wv in evals]
         callbacks = [lightgbm.record_evaluation(self.evals_result_)]
@@ -227,7 +224,7 @@ class _GBBase(BaseEstimator):
         best = booster.best_iteration if self.early_stopping_rounds else 0
         self.best_iteration_ = (best or booster.current_iteration()) - 1
 
-    def _encode_eval(self, y, n):
+    def _encode_eval(self, y):
         return np.asarray(y, np.float64)
 
     # ---- predict ---------------------------------------------------------------------------------
@@ -276,17 +273,8 @@ class GBRegressor(RegressorMixin, _GBBase):
         return loss.scaled_to(y, sample_weight) if isinstance(self.loss, str) else loss
 
     def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan",
-            y_numeric=True,
-        )
+        X, y, w = self._validate_Xy(X, y, sample_weight, y_numeric=True)
         y = np.asarray(y, np.float64)
-        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         return self._fit(X, y, w, eval_set, sample_weight_eval_set, self._loss(y, w))
 
     def predict(self, X):
@@ -331,10 +319,15 @@ class GBQuantileRegressor(GBRegressor):
         check_is_fitted(self, "booster_")
         return np.asarray(self.loss_.alphas)
 
+    def _quantiles(self, X):
+        """predict as (n, k), one column per level, also for a single level."""
+        q = self.predict(X)
+        return q.reshape(q.shape[0], -1)
+
     def predict_interval(self, X):
         """(n, 2): the quantiles at the lowest and the highest level (e.g. a 90% interval for
         levels 0.05 and 0.95)."""
-        q = np.atleast_2d(self.predict(X).T).T
+        q = self._quantiles(X)
         if q.shape[1] < 2:
             raise ValueError("predict_interval needs at least two quantile levels")
         return np.column_stack([q[:, 0], q[:, -1]])
@@ -342,7 +335,7 @@ class GBQuantileRegressor(GBRegressor):
     def score(self, X, y, sample_weight=None):
         from sklearn.metrics import d2_pinball_score
 
-        q = np.atleast_2d(self.predict(X).T).T
+        q = self._quantiles(X)
         return float(
             np.mean(
                 [d2_pinball_score(y, q[:, j], alpha=a, sample_weight=sample_weight) for j, a in enumerate(self.alphas_)]
@@ -394,9 +387,7 @@ class GBClassifier(ClassifierMixin, _GBBase):
         self._set_common(locals())
 
     def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
-        )
+        X, y, w = self._validate_Xy(X, y, sample_weight)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -407,14 +398,13 @@ class GBClassifier(ClassifierMixin, _GBBase):
         loss = get_loss(self.loss)
         if not T.is_classifier(loss):
             raise ValueError(f"{type(loss).__name__} is a regression loss: use GBRegressor")
-        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         if self.class_weight is not None:
             cw = compute_sample_weight(self.class_weight, y)
             w = cw if w is None else w * cw
         k = len(self.classes_)
         return self._fit(X, y_enc.astype(np.float64), w, eval_set, sample_weight_eval_set, loss, k if k > 2 else None)
 
-    def _encode_eval(self, y, n):
+    def _encode_eval(self, y):
         y = np.asarray(y)
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, len(self.classes_) - 1)
