@@ -37,24 +37,22 @@ from .scalar import (
 )
 
 
-def _elementwise_grad_hess(kind, hmode, params, y, z, w, cw, g, h):
-    kind = KIND if KIND >= 0 else kind  # a compile-time constant in each loss's own copy
+def _elementwise_grad_hess(hmode, params, y, z, w, cw, g, h):
     n, k = z.shape
     for i in prange(n):
         for j in range(k):
             yij, wij = element_label_weight(y, w, cw, i, j)
-            gg, hh = elem_grad_hess(kind, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2])
+            gg, hh = elem_grad_hess(KIND, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2])
             g[i, j] = gg * wij
             h[i, j] = hh * wij
 
 
-def _elementwise_value(kind, params, y, z, w, cw, out):
-    kind = KIND if KIND >= 0 else kind
+def _elementwise_value(params, y, z, w, cw, out):
     n, k = z.shape
     for i in prange(n):
         for j in range(k):
             yij, wij = element_label_weight(y, w, cw, i, j)
-            out[i, j] = elem_value(kind, yij, np.float64(z[i, j]), params[j, 0]) * wij
+            out[i, j] = elem_value(KIND, yij, np.float64(z[i, j]), params[j, 0]) * wij
 
 
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
@@ -92,7 +90,7 @@ PARALLEL_MIN_ELEMENTS = 100_000
 # The element-wise loops are compiled once per loss kind, with the kind a global constant
 # (``KIND``) of that copy: the compiler then drops the other losses' branches and inlines the
 # one formula (measured 1.5-2.7x faster at 1M elements than one loop branching on the kind).
-KIND = -1
+KIND = -1  # placeholder: only the per-kind copies are compiled, each with its own KIND
 KINDS = (HUBER, PSEUDO_HUBER, LOGCOSH, QUANTILE, FOCAL)
 _PER_KIND = ("elementwise_grad_hess", "elementwise_value")
 

@@ -130,7 +130,7 @@ def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY):
         cu.elementwise_grad_hess(kind, hmode, params, y2, raw2, w, cw, g, h)
     else:
         g, h = np.empty(raw2.shape, raw.dtype), np.empty(raw2.shape, raw.dtype)
-        cpu.loop("elementwise_grad_hess", raw.size, kind)(kind, hmode, params, y2, raw2, _or_empty(w), cw, g, h)
+        cpu.loop("elementwise_grad_hess", raw.size, kind)(hmode, params, y2, raw2, _or_empty(w), cw, g, h)
     return g.reshape(raw.shape), h.reshape(raw.shape)
 
 
@@ -142,7 +142,7 @@ def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
         cu.elementwise_value(kind, params, y2, raw2, w, cw, out)
     else:
         out = np.empty(raw2.shape, np.float64)
-        cpu.loop("elementwise_value", raw.size, kind)(kind, params, y2, raw2, _or_empty(w), cw, out)
+        cpu.loop("elementwise_value", raw.size, kind)(params, y2, raw2, _or_empty(w), cw, out)
     return out.reshape(raw.shape)
 
 
