@@ -49,8 +49,8 @@ def datasets(smoke):
 
 
 def scaled(y):
-    """A data-scaled delta: 1.35 x the median absolute deviation of y (Huber's 95% rule)."""
-    return float(1.35 * np.median(np.abs(y - np.median(y))))
+    """A data-scaled delta: 1.35 x the median absolute deviation of y (``Loss.scaled_to``)."""
+    return gb.Huber().scaled_to(y).delta
 
 
 def cases(y_reg_scale):

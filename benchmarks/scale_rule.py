@@ -18,7 +18,6 @@ Writes benchmarks/results/scale_rule.md.
 """
 
 import argparse
-import pathlib
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -28,18 +27,14 @@ import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
 
 from . import data
+from ._report import save
 
-RESULTS = pathlib.Path(__file__).parent / "results"
 LOSSES = {"Huber": gb.Huber, "PseudoHuber": gb.PseudoHuber, "LogCosh": gb.LogCosh}
-
-
-def mad(y):
-    return float(np.median(np.abs(y - np.median(y))))
 
 
 RULES = {
     "1.0": lambda y: 1.0,
-    "1.35 MAD": lambda y: 1.35 * mad(y),
+    "1.35 MAD": lambda y: gb.Huber().scaled_to(y).delta,  # the package's rule, as the estimators use it
     "q90": lambda y: float(np.quantile(np.abs(y - np.median(y)), 0.9)),
 }
 
@@ -134,10 +129,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     text = table(*run(args.smoke))
     print(text)
-    out = RESULTS / ("scale_rule_smoke.md" if args.smoke else "scale_rule.md")
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("# Default scale of robust losses given by name\n\n" + text)
-    print(f"wrote {out}")
+    save("scale_rule", args.smoke, "Default scale of robust losses given by name", text)
 
 
 if __name__ == "__main__":
