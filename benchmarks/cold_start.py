@@ -12,12 +12,11 @@ two losses). Writes benchmarks/results/cold_start.md.
 import argparse
 import json
 import os
-import pathlib
 import subprocess
 import sys
 import tempfile
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+from ._report import save
 
 CHILD = r"""
 import json, sys, time
@@ -108,10 +107,7 @@ def main(argv=None):
     losses, sizes = (LOSSES[:1] + LOSSES[4:6], [1000]) if args.smoke else (LOSSES, [1000, 200_000])
     text = table(run(losses, sizes))
     print(text)
-    stem = "cold_start_smoke" if args.smoke else "cold_start"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.md").write_text("# Cold start: import and first call\n\n" + text)
-    print(f"wrote {RESULTS / stem}.md")
+    save("cold_start", args.smoke, "Cold start: import and first call", text)
 
 
 if __name__ == "__main__":

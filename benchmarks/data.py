@@ -58,25 +58,26 @@ def flights_carrier(n=None, seed=0):
     return (*_subsample(X, y, n, seed), names)
 
 
+def _binary(package, name, target, positive):
+    """A binary set: every other column a feature, ``target == positive`` the label."""
+    df = _frame(package, name)
+    X, names = _numeric(df.drop(columns=target))
+    return X, (df[target] == positive).to_numpy(float), names
+
+
 def caravan():
     """ISLR Caravan: 85 socio-demographic features, Purchase = Yes 6.0%."""
-    df = _frame("ISLR", "Caravan")
-    X, names = _numeric(df.drop(columns="Purchase"))
-    return X, (df["Purchase"] == "Yes").to_numpy(float), names
+    return _binary("ISLR", "Caravan", "Purchase", "Yes")
 
 
 def default():
     """ISLR Default: balance, income, student; default = Yes 3.3%."""
-    df = _frame("ISLR", "Default")
-    X, names = _numeric(df.drop(columns="default"))
-    return X, (df["default"] == "Yes").to_numpy(float), names
+    return _binary("ISLR", "Default", "default", "Yes")
 
 
 def lending_club():
     """modeldata lending_club: 22 loan features, Class = bad 5.2%."""
-    df = _frame("modeldata", "lending_club")
-    X, names = _numeric(df.drop(columns="Class"))
-    return X, (df["Class"] == "bad").to_numpy(float), names
+    return _binary("modeldata", "lending_club", "Class", "bad")
 
 
 def hpc():

@@ -13,7 +13,6 @@ rounds; ``--smoke`` for tiny sizes). Writes benchmarks/results/end_to_end.md and
 
 import argparse
 import os
-import pathlib
 import platform
 import time
 
@@ -23,7 +22,8 @@ import gbobjectives as gb
 import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+from ._report import pyplot, save
+
 K = 4  # classes of the multiclass pair
 
 
@@ -155,11 +155,7 @@ def table(rows, n, d, rounds, pairs, threads):
 
 
 def plot(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     labels = [f"{lib}: {name}" for lib, name, *_ in rows]
     med = [np.median(r[4]) for r in rows]
@@ -184,11 +180,8 @@ def main(argv=None):
     rows = run(n, 20, rounds, pairs, args.threads)
     text = table(rows, n, 20, rounds, pairs, args.threads)
     print(text)
-    stem = "end_to_end_smoke" if args.smoke else "end_to_end"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.md").write_text("# End to end: training time vs the built-in objective (CPU)\n\n" + text)
-    plot(rows, RESULTS / f"{stem}.png")
-    print(f"wrote {RESULTS / stem}.md/.png")
+    title = "End to end: training time vs the built-in objective (CPU)"
+    save("end_to_end", args.smoke, title, text, lambda path: plot(rows, path))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Writes benchmarks/results/kernels.md and kernels.png.
 
 import argparse
 import os
-import pathlib
 import platform
 import time
 
@@ -24,7 +23,8 @@ from numba import njit, prange
 
 import gbobjectives as gb
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+from ._report import pyplot, save
+
 K = 10
 
 
@@ -213,11 +213,7 @@ def table(rows, repeat):
 
 
 def plot(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name in dict.fromkeys(r[0] for r in rows):
         pts = [(r[2], r[4] / r[3]) for r in rows if r[0] == name and r[1] == "float64"]
@@ -238,11 +234,7 @@ def main(argv=None):
     rows = run(sizes, repeat)
     text = table(rows, repeat)
     print(text)
-    stem = "kernels_smoke" if args.smoke else "kernels"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.md").write_text("# Kernel throughput: grad_hess\n\n" + text)
-    plot(rows, RESULTS / f"{stem}.png")
-    print(f"wrote {RESULTS / stem}.md/.png")
+    save("kernels", args.smoke, "Kernel throughput: grad_hess", text, lambda path: plot(rows, path))
 
 
 if __name__ == "__main__":

@@ -9,14 +9,12 @@ benchmarks/results/memory.md.
 """
 
 import argparse
-import pathlib
 import tracemalloc
 
 import numpy as np
 
+from ._report import save
 from .kernels import CASES, K, make
-
-RESULTS = pathlib.Path(__file__).parent / "results"
 
 
 def peak_extra(fn):
@@ -73,10 +71,7 @@ def main(argv=None):
     n = 20_000 if args.smoke else 1_000_000
     text = table(run(n), n)
     print(text)
-    stem = "memory_smoke" if args.smoke else "memory"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.md").write_text("# Memory of one grad_hess call\n\n" + text)
-    print(f"wrote {RESULTS / stem}.md")
+    save("memory", args.smoke, "Memory of one grad_hess call", text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,29 @@
+"""What every benchmark script does with its result: write the markdown table (and a plot)
+under benchmarks/results/, smoke runs beside the real ones (``*_smoke.*``, git-ignored)."""
+
+import pathlib
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def save(stem, smoke, title, text, plot=None):
+    """Write ``results/<stem>.md`` (``<stem>_smoke.md`` for a smoke run) with ``title`` over
+    ``text``; ``plot(path)``, if given, draws ``<stem>.png``."""
+    RESULTS.mkdir(exist_ok=True)
+    base = RESULTS / (f"{stem}_smoke" if smoke else stem)
+    base.with_suffix(".md").write_text(f"# {title}\n\n{text}")
+    written = [base.with_suffix(".md")]
+    if plot is not None:
+        plot(base.with_suffix(".png"))
+        written.append(base.with_suffix(".png"))
+    print("wrote", ", ".join(str(p) for p in written))
+
+
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
