@@ -49,7 +49,7 @@ LOSSES = [
     ("gb.Quantile([0.05, 0.5, 0.95])", "reg3"),
     ("gb.Focal(2.0)", "binary"),
     ("gb.Focal(2.0)", "multi"),
-    ("gb.ClassBalanced('cross_entropy', counts=[90, 10])", "binary"),
+    ("gb.ClassBalanced(gb.CrossEntropy(), counts=[90, 10])", "binary"),
 ]
 
 

@@ -82,7 +82,7 @@ def _set_start(dataset, start, k):
 
 def fold_init_score(booster, start):
     """Add the start to every leaf of the first iteration's trees (one tree per output)."""
-    info = booster.dump_model()["tree_info"]
+    info = booster.dump_model(num_iteration=1, start_iteration=0)["tree_info"]  # first trees only
     for t, s in enumerate(np.atleast_1d(start)):
         for leaf in range(info[t]["num_leaves"]):
             booster.set_leaf_output(t, leaf, booster.get_leaf_output(t, leaf) + float(s))

@@ -166,33 +166,34 @@ class Focal(Loss):
         v.weight_sum(w, n)
         extra = None if extra_for is None else extra_for(y, k, w)
         cw = self._class_weights(k, extra)
-        class_w = _class_counts(y, w, k)
-        if cw.size:
-            class_w = class_w * cw
+        totals = _class_counts(y, w, k)
+        class_w = totals * cw if cw.size else totals
         if self.gamma == 0.0:  # closed form: p_c proportional to the class's total weight
             prior = np.clip(class_w / class_w.sum(), _CLIP, 1.0 - _CLIP)
             if n_classes is None:
                 return float(np.log(prior[1]) - np.log(prior[0]))
             logp = np.log(prior)
             return logp - logp.mean()
+        # The loss of a constant score depends on a row only through its label, so the search
+        # runs on one row per class weighted by the class's total weight (k rows, not n).
+        labels = np.arange(k, dtype=np.float64)
         if n_classes is None:
-            p = _Prepared(y, np.zeros(n), w)
+            p = _Prepared(labels, np.zeros(k), totals)
 
             def grad_sum(c):
-                p.raw = np.full(n, c)
+                p.raw = np.full(k, c)
                 return float(self._grad_hess(p, extra)[0].sum())
 
             return root_of_gradient_sum(grad_sum, -1.0, 1.0, expand=True)
-        return self._init_softmax_numeric(y, w, k, extra, class_w)
+        return self._init_softmax_numeric(labels, totals, k, extra, class_w)
 
-    def _init_softmax_numeric(self, y, w, k, extra, class_w):
+    def _init_softmax_numeric(self, labels, totals, k, extra, class_w):
         from scipy.optimize import minimize
 
-        n = y.shape[0]
-        p = _Prepared(y, np.zeros((n, k)), w)
+        p = _Prepared(labels, np.zeros((k, k)), totals)
 
         def fun(c):
-            p.raw = np.broadcast_to(c, (n, k))
+            p.raw = np.broadcast_to(c, (k, k))
             return float(self._value(p, extra).sum()), self._grad_hess(p, extra)[0].sum(axis=0)
 
         start = np.log(np.clip(class_w / class_w.sum(), _CLIP, 1.0))
