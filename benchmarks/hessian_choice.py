@@ -73,11 +73,11 @@ def cases(y_reg_scale):
         ("binary", "Focal(gamma=2)", lambda h: gb.Focal(2.0, hessian=h), ["floored", "exact"]),
         (
             "multi",
-            "Focal(gamma=2), 10 classes",
+            "Focal(gamma=2), softmax",
             lambda h: gb.Focal(2.0, hessian=h),
             ["floored", "lightgbm", "xgboost", "exact"],
         ),
-        ("multi", "CrossEntropy, 10 classes", lambda h: gb.CrossEntropy(hessian=h), ["floored", "lightgbm", "xgboost"]),
+        ("multi", "CrossEntropy, softmax", lambda h: gb.CrossEntropy(hessian=h), ["floored", "lightgbm", "xgboost"]),
     ]
 
 
@@ -116,20 +116,11 @@ def run_one(framework, loss, Xtr, ytr, Xte, yte, rounds, n_classes):
     return np.asarray(curve, float)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes, 1 seed (CI)")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=300)
-    args = ap.parse_args(argv)
-    seeds = 1 if args.smoke else args.seeds
-    rounds = 20 if args.smoke else args.rounds
-    t0 = time.perf_counter()
-    data = datasets(args.smoke)
+def study(data, seeds, rounds):
+    """The table (markdown lines) for ``data``: {"reg" | "binary" | "multi": [(name, X, y), ...]}."""
     lines = [
-        f"# Curvature choice ({rounds} rounds, {seeds} seed(s), 25% held out)\n",
-        "Held-out mean loss after the last round (mean +- sd over seeds) and rounds to reach",
-        "within 1% of the best held-out loss any mode reached (median; '>N' if never).",
+        f"Held-out mean loss after {rounds} rounds (mean +- sd over {seeds} seed(s), 25% held out) and",
+        "rounds to reach within 1% of the best held-out loss any mode reached (median; '>N' if never).",
         "XGBoost: hist, depth 4, eta 0.1; LightGBM: 15 leaves, learning rate 0.1.\n",
         "| data | loss | framework | hessian | final loss | rounds to 1% |",
         "|---|---|---|---|---|---|",
@@ -161,6 +152,19 @@ def main(argv=None):
                             f"{np.mean(finals):.4g} +- {np.std(finals):.2g} | "
                             f"{'>' + str(rounds) if not np.isfinite(med) else int(med)} |"
                         )
+    return lines
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, 1 seed (CI)")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=300)
+    args = ap.parse_args(argv)
+    seeds = 1 if args.smoke else args.seeds
+    rounds = 20 if args.smoke else args.rounds
+    t0 = time.perf_counter()
+    lines = study(datasets(args.smoke), seeds, rounds)
     lines.append(
         f"\n({time.perf_counter() - t0:.0f} s; command: python -m benchmarks.hessian_choice"
         f"{' --smoke' if args.smoke else ''})"
@@ -169,7 +173,7 @@ def main(argv=None):
     print(text)
     if not args.smoke:
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "hessian_choice.md").write_text(text + "\n")
+        (RESULTS / "hessian_choice.md").write_text(f"# Curvature choice\n\n{text}\n")
 
 
 if __name__ == "__main__":

@@ -319,6 +319,12 @@ class GBQuantileRegressor(GBRegressor):
         check_is_fitted(self, "booster_")
         return np.asarray(self.loss_.alphas)
 
+    def predict(self, X, sort=True):
+        """Quantiles in target units: (n,) for one level, else (n, k) in the order of the sorted
+        levels. ``sort=False`` returns the booster's own outputs, which may cross (to see how
+        often they do); the default sorts each row so they never cross."""
+        return super().predict(X) if sort else self._raw(X)
+
     def _quantiles(self, X):
         """predict as (n, k), one column per level, also for a single level."""
         q = self.predict(X)

@@ -17,8 +17,9 @@ import pytest
         ["-m", "benchmarks.end_to_end", "--smoke"],
         ["-m", "benchmarks.cold_start", "--smoke"],
         ["-m", "benchmarks.memory", "--smoke"],
+        ["-m", "benchmarks.quality", "--smoke"],
     ],
-    ids=["demo", "hessian_choice", "gpu", "scale_rule", "kernels", "end_to_end", "cold_start", "memory"],
+    ids=["demo", "hessian_choice", "gpu", "scale_rule", "kernels", "end_to_end", "cold_start", "memory", "quality"],
 )
 def test_runs(args):
     out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, check=False)

@@ -247,6 +247,8 @@ def test_quantile_regressor_sorted_levels_interval_and_coverage(backend):
     q = est.predict(X[1500:])
     assert q.shape == (500, 3)
     assert np.all(np.diff(q, axis=1) >= 0)
+    raw = est.predict(X[1500:], sort=False)  # the booster's own levels: sorted, they give q
+    np.testing.assert_array_equal(np.sort(raw, axis=1), q)
     lo, hi = est.predict_interval(X[1500:]).T
     np.testing.assert_array_equal(lo, q[:, 0])
     np.testing.assert_array_equal(hi, q[:, 2])
