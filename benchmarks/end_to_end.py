@@ -7,8 +7,11 @@ multiclass, Quantile(0.9) vs the native quantile objective. Each pair runs alter
 process (built-in, ours, built-in, ours, ...) after one warm-up of each; the ratio is the median
 over ``--pairs`` of ours/built-in, with the range. The data matrix (DMatrix / Dataset) is built
 once and shared, so the times are training only; ours includes reading the labels, the start,
-and the metric-free objective calls. Run ``python -m benchmarks.end_to_end`` (1M x 20, 100
-rounds; ``--smoke`` for tiny sizes). Writes benchmarks/results/end_to_end.md and .png.
+and the metric-free objective calls. A third contender in the same alternation, a Python
+objective that returns precomputed arrays (no work at all), measures the floor of the libraries'
+custom-objective interface. Run ``python -m benchmarks.end_to_end`` (1M x 20, 100 rounds;
+``--lib XGBoost`` or ``--lib LightGBM`` for one half, written to end_to_end_<lib>.md; ``--smoke``
+for tiny sizes). Writes benchmarks/results/end_to_end.md and .png.
 """
 
 import argparse
@@ -84,7 +87,13 @@ def xgb_runner(X, ys, rounds, threads):
         extra = {"num_class": params["num_class"]} if "num_class" in params else {}
         return lambda: gx.train(loss, base | extra, mats[kind], rounds, custom_metric=None)
 
-    return builtin, ours
+    def floor(kind, loss, params):
+        extra = {"num_class": params["num_class"]} if "num_class" in params else {}
+        g, h = zero_work(loss, ys[kind], params)
+        setup = base | extra | {"disable_default_eval_metric": 1}
+        return lambda: xgboost.train(setup, mats[kind], rounds, obj=lambda predt, dtrain: (g, h))
+
+    return builtin, ours, floor
 
 
 def lgb_runner(X, ys, rounds, threads):
@@ -96,17 +105,33 @@ def lgb_runner(X, ys, rounds, threads):
     def builtin(kind, params):
         return lambda: lightgbm.train(base | params, sets[kind], rounds)
 
+    # ours trains on its own copies (binned once, like the built-in's): gl.train puts the start
+    # in the Dataset's init_score, which the built-in runs must not see
+    own = {
+        k: lightgbm.Dataset(X, y, params=base, reference=sets[k], free_raw_data=False).construct()
+        for k, y in ys.items()
+    }
+
     def ours(kind, loss, params):
         extra = {"num_class": params["num_class"]} if "num_class" in params else {}
+        return lambda: gl.train(loss, base | extra, own[kind], rounds, feval=None)
 
-        def run():
-            # a fresh Dataset view each run: gl.train sets init_score on the Dataset it gets
-            ds = lightgbm.Dataset(X, ys[kind], params=base, reference=sets[kind], free_raw_data=False)
-            return gl.train(loss, base | extra, ds, rounds, feval=None)
+    def floor(kind, loss, params):
+        extra = {"num_class": params["num_class"]} if "num_class" in params else {}
+        g, h = zero_work(loss, ys[kind], params)
+        return lambda: lightgbm.train(base | extra | {"objective": lambda preds, ds: (g, h)}, sets[kind], rounds)
 
-        return run
+    return builtin, ours, floor
 
-    return builtin, ours
+
+def zero_work(loss, y, params):
+    """The floor of any Python objective: grad / hess of the loss at the start, computed once;
+    the callable returns them every round (no work), so what remains is the library's own cost
+    of calling out to Python and copying the arrays in."""
+    k = params.get("num_class")
+    start = loss.init_score(y, n_classes=k) if k else loss.init_score(y)
+    raw = np.broadcast_to(np.asarray(start, np.float32), (len(y), k) if k else (len(y),)).copy()
+    return loss.grad_hess(y, raw)
 
 
 def seconds(fn):
@@ -115,26 +140,30 @@ def seconds(fn):
     return time.perf_counter() - t
 
 
-def run(n, d, rounds, pairs, threads):
+def run(n, d, rounds, pairs, threads, libs=("XGBoost", "LightGBM")):
     X, ys = data(n, d)
     rows = []
     for lib, make in (("XGBoost", xgb_runner), ("LightGBM", lgb_runner)):
-        builtin, ours = make(X, ys, rounds, threads)
+        if lib not in libs:
+            continue
+        builtin, ours, floor = make(X, ys, rounds, threads)
         for name, kind, loss, xgb_params, lgb_params in PAIRS:
             params = xgb_params if lib == "XGBoost" else lgb_params
             if params is None:
                 continue
-            a, b = builtin(kind, params), ours(kind, loss, params)
-            a(), b()  # warm-up: compilation, caches
-            ta, tb = [], []
-            for _ in range(pairs):
+            a, b, c = builtin(kind, params), ours(kind, loss, params), floor(kind, loss, params)
+            a(), b(), c()  # warm-up: compilation, caches
+            ta, tb, tc = [], [], []
+            for _ in range(pairs):  # alternating: built-in, ours, zero-work floor, ...
                 ta.append(seconds(a))
                 tb.append(seconds(b))
-            ratios = np.array(tb) / np.array(ta)
-            rows.append((lib, name, float(np.median(ta)), float(np.median(tb)), ratios))
+                tc.append(seconds(c))
+            ratios, floors = np.array(tb) / np.array(ta), np.array(tc) / np.array(ta)
+            rows.append((lib, name, float(np.median(ta)), float(np.median(tb)), ratios, floors))
             print(
                 f"{lib:8s} {name:45s} built-in {np.median(ta):7.2f} s  ours {np.median(tb):7.2f} s  "
-                f"ratio {np.median(ratios):.3f} [{ratios.min():.3f}, {ratios.max():.3f}]",
+                f"ratio {np.median(ratios):.3f} [{ratios.min():.3f}, {ratios.max():.3f}]  "
+                f"zero-work objective {np.median(floors):.3f}",
                 flush=True,
             )
     return rows
@@ -146,11 +175,18 @@ def table(rows, n, d, rounds, pairs, threads):
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores). "
         "Command: `python -m benchmarks.end_to_end`.",
         "",
-        "| library | pair | built-in (s) | gbobjectives (s) | ratio (median) | ratio range |",
-        "|---|---|---|---|---|---|",
+        "'zero-work objective': a Python objective that returns precomputed arrays (no work at all), "
+        "timed in the same alternation: the floor of the libraries' custom-objective interface.",
+        "",
+        "| library | pair | built-in (s) | gbobjectives (s) | ratio (median) | ratio range "
+        "| zero-work objective / built-in (median) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for lib, name, ta, tb, r in rows:
-        lines.append(f"| {lib} | {name} | {ta:.2f} | {tb:.2f} | {np.median(r):.3f} | {r.min():.3f} - {r.max():.3f} |")
+    for lib, name, ta, tb, r, f in rows:
+        lines.append(
+            f"| {lib} | {name} | {ta:.2f} | {tb:.2f} | {np.median(r):.3f} | {r.min():.3f} - {r.max():.3f} "
+            f"| {np.median(f):.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -158,8 +194,10 @@ def plot(rows, path):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     labels = [f"{lib}: {name}" for lib, name, *_ in rows]
-    med = [np.median(r[4]) for r in rows]
-    ax.barh(labels, med, color="tab:blue")
+    pos = np.arange(len(rows))
+    ax.barh(pos - 0.2, [np.median(r[4]) for r in rows], 0.4, color="tab:blue", label="gbobjectives")
+    ax.barh(pos + 0.2, [np.median(r[5]) for r in rows], 0.4, color="tab:grey", label="zero-work Python objective")
+    ax.set_yticks(pos, labels)
     ax.axvline(1.05, color="grey", ls="--", lw=1, label="target 1.05x")
     ax.set(xlabel="training time, gbobjectives / built-in")
     ax.legend()
@@ -175,13 +213,15 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--lib", nargs="*", choices=["XGBoost", "LightGBM"], default=["XGBoost", "LightGBM"])
     args = parser.parse_args(argv)
     n, rounds, pairs = (5000, 5, 1) if args.smoke else (args.rows, args.rounds, args.pairs)
-    rows = run(n, 20, rounds, pairs, args.threads)
+    rows = run(n, 20, rounds, pairs, args.threads, args.lib)
     text = table(rows, n, 20, rounds, pairs, args.threads)
     print(text)
     title = "End to end: training time vs the built-in objective (CPU)"
-    save("end_to_end", args.smoke, title, text, lambda path: plot(rows, path))
+    stem = "end_to_end" if len(args.lib) == 2 else f"end_to_end_{args.lib[0].lower()}"
+    save(stem, args.smoke, title, text, lambda path: plot(rows, path))
 
 
 if __name__ == "__main__":
