@@ -7,9 +7,10 @@ multiclass, Quantile(0.9) vs the native quantile objective. Each pair runs alter
 process (built-in, ours, built-in, ours, ...) after one warm-up of each; the ratio is the median
 over ``--pairs`` of ours/built-in, with the range. The data matrix (DMatrix / Dataset) is built
 once and shared, so the times are training only; ours includes reading the labels, the start,
-and the metric-free objective calls. A third contender in the same alternation, a Python
-objective that returns precomputed arrays (no work at all), measures the floor of the libraries'
-custom-objective interface. Run ``python -m benchmarks.end_to_end`` (1M x 20, 100 rounds;
+and the metric-free objective calls. A third contender in the same alternation, the zero-work
+objective (``Replay``: our gradients recorded in one run, handed back each round without
+computing, so the trees are ours), measures the floor of the libraries' custom-objective
+interface. Run ``python -m benchmarks.end_to_end`` (1M x 20, 100 rounds;
 ``--lib XGBoost`` or ``--lib LightGBM`` for one half, written to end_to_end_<lib>.md; ``--smoke``
 for tiny sizes). Writes benchmarks/results/end_to_end.md and .png.
 """
@@ -89,9 +90,8 @@ def xgb_runner(X, ys, rounds, threads):
 
     def floor(kind, loss, params):
         extra = {"num_class": params["num_class"]} if "num_class" in params else {}
-        g, h = zero_work(loss, ys[kind], params)
-        setup = base | extra | {"disable_default_eval_metric": 1}
-        return lambda: xgboost.train(setup, mats[kind], rounds, obj=lambda predt, dtrain: (g, h))
+        replay = Replay(gx.objective(loss))
+        return replay.prepare(lambda: gx.train(loss, base | extra, mats[kind], rounds, custom_metric=None, obj=replay))
 
     return builtin, ours, floor
 
@@ -118,20 +118,44 @@ def lgb_runner(X, ys, rounds, threads):
 
     def floor(kind, loss, params):
         extra = {"num_class": params["num_class"]} if "num_class" in params else {}
-        g, h = zero_work(loss, ys[kind], params)
-        return lambda: lightgbm.train(base | extra | {"objective": lambda preds, ds: (g, h)}, sets[kind], rounds)
+        ours(kind, loss, params)()  # puts our start in own[kind]'s init_score
+        replay = Replay(gl.objective(loss))
+        setup = base | extra | {"objective": replay, "metric": "None"}
+        return replay.prepare(lambda: lightgbm.train(setup, own[kind], rounds))
 
     return builtin, ours, floor
 
 
-def zero_work(loss, y, params):
-    """The floor of any Python objective: grad / hess of the loss at the start, computed once;
-    the callable returns them every round (no work), so what remains is the library's own cost
-    of calling out to Python and copying the arrays in."""
-    k = params.get("num_class")
-    start = loss.init_score(y, n_classes=k) if k else loss.init_score(y)
-    raw = np.broadcast_to(np.asarray(start, np.float32), (len(y), k) if k else (len(y),)).copy()
-    return loss.grad_hess(y, raw)
+class Replay:
+    """The zero-work objective: our objective's (grad, hess) recorded over one training run,
+    then handed back round by round without computing anything. Same trees as ours, no
+    objective work: what remains is the library's own cost of a Python objective (margins out,
+    gradients in, the call itself), the floor any custom objective pays."""
+
+    def __init__(self, objective):
+        self.objective, self.saved, self.next = objective, [], None
+
+    def __call__(self, predt, data):
+        if self.next is None:  # recording
+            g, h = self.objective(predt, data)
+            self.saved.append((np.array(g), np.array(h)))
+            return g, h
+        g, h = self.saved[self.next]
+        self.next += 1
+        return g, h
+
+    def __deepcopy__(self, memo):  # lightgbm.train deep-copies params: keep one recording
+        return self
+
+    def prepare(self, train):
+        """Record one run of ``train``; return a runner that replays it."""
+        train()
+
+        def run():
+            self.next = 0
+            return train()
+
+        return run
 
 
 def seconds(fn):
@@ -175,8 +199,9 @@ def table(rows, n, d, rounds, pairs, threads):
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores). "
         "Command: `python -m benchmarks.end_to_end`.",
         "",
-        "'zero-work objective': a Python objective that returns precomputed arrays (no work at all), "
-        "timed in the same alternation: the floor of the libraries' custom-objective interface.",
+        "'zero-work objective': our objective's gradients recorded in one run and handed back each round "
+        "without computing (same trees as ours), timed in the same alternation: the floor of the libraries' "
+        "custom-objective interface.",
         "",
         "| library | pair | built-in (s) | gbobjectives (s) | ratio (median) | ratio range "
         "| zero-work objective / built-in (median) |",
