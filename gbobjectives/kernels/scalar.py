@@ -152,17 +152,30 @@ def quantile_grad_hess(r, alpha, scale, eps, hmode):
 
 # ---- binary focal (cross-entropy when gamma == 0) ---------------------------------------------
 @njit
-def _focal_terms(y, z):
-    """Signed margin and the stable pieces: s, p_t, q = 1 - p_t, log p_t, from one exp and one
-    log1p: with e = exp(-|m|), p_t = 1/(1+e) or e/(1+e), log p_t = -log1p(e) or m - log1p(e)."""
+def _focal_probs(y, z):
+    """Sign s, signed margin m = s z, e = exp(-|m|) and the stable p_t = 1/(1+e) or e/(1+e),
+    q = 1 - p_t: one exp."""
     s = 1.0 if y > 0.5 else -1.0
     m = s * z
     e = math.exp(-abs(m))
     inv = 1.0 / (1.0 + e)
-    l1p = math.log1p(e)
     if m >= 0.0:
-        return s, inv, e * inv, -l1p
-    return s, e * inv, inv, m - l1p
+        return s, m, e, inv, e * inv
+    return s, m, e, e * inv, inv
+
+
+@njit
+def _log_p_t(m, e):
+    """log p_t from the same e: -log1p(e) or m - log1p(e) (one log1p)."""
+    l1p = math.log1p(e)
+    return -l1p if m >= 0.0 else m - l1p
+
+
+@njit
+def _focal_terms(y, z):
+    """s, p_t, q = 1 - p_t and log p_t, from one exp and one log1p."""
+    s, m, e, p_t, q = _focal_probs(y, z)
+    return s, p_t, q, _log_p_t(m, e)
 
 
 @njit
@@ -187,6 +200,9 @@ def focal_value(y, z, gamma):
 
 @njit
 def focal_grad_hess(y, z, gamma, hmode):
+    if gamma == 0.0:  # cross-entropy: g = -s q, h = p_t q (floored == exact); no log needed
+        s, m, e, p_t, q = _focal_probs(y, z)
+        return -s * q, (1.0 if hmode == H_CONSTANT else p_t * q)
     s, p_t, q, logp = _focal_terms(y, z)
     qg = _power(q, gamma)
     g = s * qg * (gamma * p_t * logp - q)
