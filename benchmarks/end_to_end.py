@@ -193,11 +193,11 @@ def run(n, d, rounds, pairs, threads, libs=("XGBoost", "LightGBM")):
     return rows
 
 
-def table(rows, n, d, rounds, pairs, threads):
+def table(rows, n, d, rounds, pairs, threads, command="python -m benchmarks.end_to_end"):
     lines = [
         f"{n:,} rows x {d} features, {rounds} rounds, {threads} threads, median of {pairs} alternating pairs "
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores). "
-        "Command: `python -m benchmarks.end_to_end`.",
+        f"Command: `{command}`.",
         "",
         "'zero-work objective': our objective's gradients recorded in one run and handed back each round "
         "without computing (same trees as ours), timed in the same alternation: the floor of the libraries' "
@@ -242,7 +242,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     n, rounds, pairs = (5000, 5, 1) if args.smoke else (args.rows, args.rounds, args.pairs)
     rows = run(n, 20, rounds, pairs, args.threads, args.lib)
-    text = table(rows, n, 20, rounds, pairs, args.threads)
+    command = "python -m benchmarks.end_to_end" + ("" if len(args.lib) == 2 else f" --lib {args.lib[0]}")
+    text = table(rows, n, 20, rounds, pairs, args.threads, command)
     print(text)
     title = "End to end: training time vs the built-in objective (CPU)"
     stem = "end_to_end" if len(args.lib) == 2 else f"end_to_end_{args.lib[0].lower()}"
