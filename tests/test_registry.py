@@ -91,9 +91,20 @@ def test_inverse_links():
 
 
 def test_lint_clean():
-    """ruff (with B015: comparisons that assert nothing) over the package, tests, benchmarks."""
+    """ruff (with B015: comparisons that assert nothing) over the package, tests, benchmarks, notebooks."""
     ruff = pytest.importorskip("ruff")
     root = PKG.parent
-    cmd = [sys.executable, "-m", "ruff", "check", "--extend-select", "B015", "gbobjectives", "tests", "benchmarks"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ruff",
+        "check",
+        "--extend-select",
+        "B015",
+        "gbobjectives",
+        "tests",
+        "benchmarks",
+        "notebooks",
+    ]
     out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
     assert ruff and out.returncode == 0, out.stdout[-3000:]
