@@ -63,6 +63,17 @@ def mean_sd(values, fmt="{:.3g}"):
     return f"{fmt.format(values.mean())} ± {fmt.format(values.std())}"
 
 
+def summary_table(intro, header, rows, fmts):
+    """Markdown lines: ``intro``, then a table whose rows are ``(labels..., vals)``, ``vals`` an
+    (n_seeds, len(fmts)) array of scores shown as mean ± sd, one column per entry of ``fmts``."""
+    lines = [intro, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for *labels, vals in rows:
+        vals = np.asarray(vals, float)
+        cells = [mean_sd(vals[:, j], f) for j, f in enumerate(fmts)]
+        lines.append("| " + " | ".join(map(str, [*labels, *cells])) + " |")
+    return lines
+
+
 def split3(X, y, seed, stratify=False, sizes=(0.6, 0.2)):
     """Train / validation / test (60 / 20 / 20), stratified for classes."""
     Xtr, Xrest, ytr, yrest = train_test_split(
@@ -77,7 +88,7 @@ def split3(X, y, seed, stratify=False, sizes=(0.6, 0.2)):
 def booster_args(backend, seed, n_estimators, learning_rate=0.1, max_depth=6):
     """The tree settings every candidate of one study shares, in the library's sklearn names."""
     args = {"n_estimators": n_estimators, "learning_rate": learning_rate, "max_depth": max_depth, "n_jobs": THREADS}
-    args["random_state"] = seed
+    args |= {"random_state": seed}
     if backend == "lightgbm":
         args["verbose"] = -1
     return args
@@ -176,30 +187,25 @@ def robust(cfg):
                     score(native(backend, "regressor", objective=l1, **base), ("absolute error", "-"))
                     for name, (make, default) in robust_candidates(backend, base).items():
                         score(make(default), (name, f"library default ({default:g})"))
-                        tuned = {}
+                        tuned = []  # (validation MAE, key) of each grid member
                         for m in SCALE_GRID:
                             key = (name, "1.35 MAD") if m == 1.0 else (name, f"{m:g} x 1.35 MAD")
-                            tuned[m] = (score(make(m * s0), key), key)
-                        res.setdefault((name, "tuned on validation"), []).append(res[min(tuned.values())[1]][-1])
+                            tuned.append((score(make(m * s0), key), key))
+                        res.setdefault((name, "tuned on validation"), []).append(res[min(tuned)[1]][-1])
                 for (name, setting), vals in res.items():
                     if "x 1.35 MAD" in setting:
                         continue  # grid members are reported through "tuned"
-                    vals = np.array(vals)
                     rows.append((set_name, f"{frac:.0%}", backend, name, setting, vals))
                 print(set_name, frac, backend, "done", flush=True)
-    lines = [
+    intro = (
         f"Clean-test MAE / RMSE / median absolute error, mean ± sd over {len(cfg.seeds)} seeds; "
         f"{cfg.n_reg} rows split 10/3/5 (train / validation / test), outliers (value ± 5-20 sd) "
         f"injected into training and validation targets; {cfg.rounds} rounds, depth 6, learning rate 0.1. "
         "'tuned': the best of 0.25 / 1 / 4 x 1.35 MAD by validation MAE (validation targets are dirty "
-        "too, as a practitioner's would be).",
-        "",
-        "| data | outliers | backend | objective | scale | MAE | RMSE | median AE |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for set_name, frac, backend, name, setting, vals in rows:
-        cells = " | ".join(mean_sd(vals[:, j], "{:.1f}") for j in range(3))
-        lines.append(f"| {set_name} | {frac} | {backend} | {name} | {setting} | {cells} |")
+        "too, as a practitioner's would be)."
+    )
+    header = ["data", "outliers", "backend", "objective", "scale", "MAE", "RMSE", "median AE"]
+    lines = summary_table(intro, header, rows, ["{:.1f}"] * 3)
     return "Robust regression", lines
 
 
@@ -249,29 +255,25 @@ def intervals(cfg):
                 label = "reg:quantileerror x3" if backend == "xgboost" else "lightgbm quantile x3"
                 res.setdefault(label, []).append(interval_scores(yte, np.column_stack(cols), time.perf_counter() - t0))
             for label, vals in res.items():
-                rows.append((set_name, backend, label, np.array(vals)))
+                rows.append((set_name, backend, label, vals))
             print(set_name, backend, "done", flush=True)
-    lines = [
+    intro = (
         f"Test-set coverage of each level (fraction of y below the predicted quantile), coverage of "
         f"the 0.05-0.95 interval (target 0.90), mean pinball loss over the 3 levels, mean width, "
         f"fraction of rows whose levels cross, training seconds (2 threads; one model for ours, three "
         f"for the natives). Mean ± sd over {len(cfg.seeds)} seeds; {cfg.n_reg} rows split 10/3/5, the "
-        f"validation part unused; {rounds} rounds, depth 6, learning rate 0.1.",
-        "",
-        "| data | backend | model | cov 0.05 | cov 0.5 | cov 0.95 | 90% interval | pinball | width | crossing "
-        "| train s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+        f"validation part unused; {rounds} rounds, depth 6, learning rate 0.1."
+    )
+    header = ["data", "backend", "model", "cov 0.05", "cov 0.5", "cov 0.95", "90% interval", "pinball", "width"]
+    header += ["crossing", "train s"]
     fmts = ["{:.3f}"] * 4 + ["{:.4g}", "{:.4g}", "{:.3f}", "{:.2f}"]
-    for set_name, backend, label, vals in rows:
-        cells = " | ".join(mean_sd(vals[:, j], f) for j, f in enumerate(fmts))
-        lines.append(f"| {set_name} | {backend} | {label} | {cells} |")
+    lines = summary_table(intro, header, rows, fmts)
     return "Prediction intervals", lines
 
 
 # ---- imbalanced binary ---------------------------------------------------------------------------
 def binary_candidates(backend, base, prior):
-    """name -> (unfitted estimator, sample-weight function or None)."""
+    """name -> unfitted estimator (natives and ours, the same tree settings ``base``)."""
     cands = {
         "logloss": native(backend, "classifier", **base),
         "logloss + scale_pos_weight": native(backend, "classifier", scale_pos_weight=(1 - prior) / prior, **base),
@@ -321,22 +323,18 @@ def binary(cfg):
                     pva, pte = est.predict_proba(Xva)[:, 1], est.predict_proba(Xte)[:, 1]
                     res.setdefault(name, []).append(binary_scores(yva, pva, yte, pte))
             for name, vals in res.items():
-                rows.append((set_name, backend, name, np.array(vals)))
+                rows.append((set_name, backend, name, vals))
             print(set_name, backend, "done", flush=True)
-    lines = [
+    intro = (
         f"Test metrics, mean ± sd over {len(cfg.seeds)} stratified 60/20/20 splits; depth 4, learning "
         f"rate 0.05, early stopping (patience {cfg.patience}, at most {cfg.max_rounds} rounds) on the "
         "validation split with each objective's own loss; F1 at the threshold that maximises F1 on the "
         "validation split. 'mean p / rate': mean predicted probability over the positive rate (1 = "
-        "calibrated in the large).",
-        "",
-        "| data | backend | objective | PR-AUC | ROC-AUC | log loss | Brier | F1 | mean p / rate |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+        "calibrated in the large)."
+    )
+    header = ["data", "backend", "objective", "PR-AUC", "ROC-AUC", "log loss", "Brier", "F1", "mean p / rate"]
     fmts = ["{:.3f}", "{:.3f}", "{:.4f}", "{:.4f}", "{:.3f}", "{:.2f}"]
-    for set_name, backend, name, vals in rows:
-        cells = " | ".join(mean_sd(vals[:, j], f) for j, f in enumerate(fmts))
-        lines.append(f"| {set_name} | {backend} | {name} | {cells} |")
+    lines = summary_table(intro, header, rows, fmts)
     return "Imbalanced binary classification", lines
 
 
@@ -397,21 +395,16 @@ def multiclass(cfg):
             for name, vals in res.items():
                 rows.append((set_name, k, f"{', '.join(f'{100 * share[c]:.1f}%' for c in rare)}", backend, name, vals))
             print(set_name, backend, "done", flush=True)
-    lines = [
+    intro = (
         f"Test metrics, mean ± sd over {len(cfg.seeds)} stratified 60/20/20 splits; depth 6, learning rate "
         f"0.1, early stopping (patience {cfg.patience // 2}, at most {cfg.max_rounds // 3} rounds) on the "
         "validation split with each objective's own loss (the balanced softmax on balanced validation "
         "weights). 'rare-3 recall': mean recall of the three rarest classes (their shares in the data "
-        f"given). flights carrier: {cfg.n_carrier} sampled rows, classes with < 30 rows dropped.",
-        "",
-        "| data | classes | rarest shares | backend | objective | macro-F1 | balanced acc. | rare-3 recall "
-        "| log loss |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for set_name, k, shares, backend, name, vals in rows:
-        vals = np.array(vals)
-        cells = " | ".join(mean_sd(vals[:, j], "{:.3f}") for j in range(4))
-        lines.append(f"| {set_name} | {k} | {shares} | {backend} | {name} | {cells} |")
+        f"given). flights carrier: {cfg.n_carrier} sampled rows, classes with < 30 rows dropped."
+    )
+    header = ["data", "classes", "rarest shares", "backend", "objective", "macro-F1", "balanced acc."]
+    header += ["rare-3 recall", "log loss"]
+    lines = summary_table(intro, header, rows, ["{:.3f}"] * 4)
     return "Long-tailed multiclass classification", lines
 
 
