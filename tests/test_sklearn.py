@@ -249,6 +249,13 @@ def test_quantile_regressor_sorted_levels_interval_and_coverage(backend):
     assert np.all(np.diff(q, axis=1) >= 0)
     raw = est.predict(X[1500:], sort=False)  # the booster's own levels: sorted, they give q
     np.testing.assert_array_equal(np.sort(raw, axis=1), q)
+    if backend == "xgboost":
+        import xgboost
+
+        own = est.booster_.predict(xgboost.DMatrix(X[1500:]), output_margin=True)
+    else:
+        own = est.booster_.predict(X[1500:], raw_score=True)
+    np.testing.assert_allclose(raw, own, rtol=1e-6)  # unsorted: exactly what the booster gives
     lo, hi = est.predict_interval(X[1500:]).T
     np.testing.assert_array_equal(lo, q[:, 0])
     np.testing.assert_array_equal(hi, q[:, 2])
