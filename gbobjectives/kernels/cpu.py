@@ -1,18 +1,25 @@
 """The CPU loops: one parallel loop per shape of loss, serving every loss kind.
 
 Layer 2: imports only ``scalar``. Weights are applied here and nowhere else:
-``w`` is the per-row sample weight (length 0 means unweighted) and ``cw`` a per-class weight
-indexed by the integer label (length 0 means none; focal's alpha and class-balanced weights
-both live there). Compiled lazily on first call and cached on disk (``cache=True``).
+``w`` is the per-row sample weight and ``cw`` a per-class weight indexed by the integer label
+(focal's alpha and class-balanced weights both live there); either may be None or empty (none).
+Compiled lazily on first call and cached on disk (``cache=True``).
 
 Each loop exists twice, compiled from the same source: ``parallel=True`` for large inputs and a
 serial twin for small ones (below ``PARALLEL_MIN_ELEMENTS``), where starting a thread pool costs
-more than it saves and its idle threads compete with the booster's OpenMP pool. ``loop(name,
-size)`` picks one.
+more than it saves and its idle threads compete with the booster's OpenMP pool.
 
-Shapes: ``z`` is always 2-D ``(n, k)`` (a 1-D margin is passed as an ``(n, 1)`` view), in any
-memory order; ``y`` is ``(n, 1)`` or ``(n, k)`` for the element-wise loops and ``(n,)`` class
-ids for the softmax loops. Outputs are written into preallocated arrays.
+The element-wise loop runs over one column at a time as a flat 1-D loop, and is compiled once
+per (loss kind, curvature mode, and for focal the common gamma 0, 1 or 2), each a global
+constant of its copy, with absent weights passed as None. Every branch left in the loop then
+depends on the element alone, so LLVM turns the loop into AVX code (with the arithmetic-only exp
+and log1p of ``elementary.py``); a loop-invariant branch on a runtime parameter or weight would
+keep it scalar. Measured by ``benchmarks/kernels.py``.
+
+Shapes: ``z`` is 2-D ``(n, k)`` (a 1-D margin is passed as an ``(n, 1)`` view), in any memory
+order; ``y`` is ``(n, 1)`` or ``(n, k)`` for the element-wise loops and ``(n,)`` class ids for the
+softmax loops. Outputs are written into preallocated arrays. The public functions at the end
+take the same arguments as their twins in ``cuda.py``.
 """
 
 import hashlib
@@ -24,35 +31,39 @@ from numba import njit, prange
 
 from .scalar import (
     FOCAL,
-    HUBER,
-    LOGCOSH,
-    PSEUDO_HUBER,
-    QUANTILE,
     elem_grad_hess,
     elem_value,
-    element_label_weight,
     row_class_weight,
     softmax_focal_grad_hess_row,
     softmax_focal_value,
 )
 
+KIND = HMODE = -1  # placeholders: only the per-kind copies are compiled, each with its own
+FIXED_A = -1.0  # >= 0: the loss's first parameter (focal gamma) as a constant of the copy
 
-def _elementwise_grad_hess(hmode, params, y, z, w, cw, g, h):
-    n, k = z.shape
-    for i in prange(n):
-        for j in range(k):
-            yij, wij = element_label_weight(y, w, cw, i, j)
-            gg, hh = elem_grad_hess(KIND, hmode, yij, np.float64(z[i, j]), params[j, 0], params[j, 1], params[j, 2])
-            g[i, j] = gg * wij
-            h[i, j] = hh * wij
+
+def _elementwise_grad_hess(params, y, z, w, cw, g, h):
+    a = params[0] if FIXED_A < 0.0 else FIXED_A
+    b = params[1]
+    c = params[2]
+    for i in prange(z.shape[0]):
+        yi = np.float64(y[i])
+        gg, hh = elem_grad_hess(KIND, HMODE, yi, np.float64(z[i]), a, b, c)
+        wi = 1.0 if w is None else w[i]
+        if cw is not None:
+            wi *= cw[int(yi)]
+        g[i] = gg * wi
+        h[i] = hh * wi
 
 
 def _elementwise_value(params, y, z, w, cw, out):
-    n, k = z.shape
-    for i in prange(n):
-        for j in range(k):
-            yij, wij = element_label_weight(y, w, cw, i, j)
-            out[i, j] = elem_value(KIND, yij, np.float64(z[i, j]), params[j, 0]) * wij
+    a = params[0] if FIXED_A < 0.0 else FIXED_A
+    for i in prange(z.shape[0]):
+        yi = np.float64(y[i])
+        wi = 1.0 if w is None else w[i]
+        if cw is not None:
+            wi *= cw[int(yi)]
+        out[i] = elem_value(KIND, yi, np.float64(z[i]), a) * wi
 
 
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
@@ -86,32 +97,15 @@ def _mean_abs_residual(y, z, w):
 
 
 PARALLEL_MIN_ELEMENTS = 100_000
-
-# The element-wise loops are compiled once per loss kind, with the kind a global constant
-# (``KIND``) of that copy: the compiler then drops the other losses' branches and inlines the
-# one formula (measured 1.5-2.7x faster at 1M elements than one loop branching on the kind).
-KIND = -1  # placeholder: only the per-kind copies are compiled, each with its own KIND
-KINDS = (HUBER, PSEUDO_HUBER, LOGCOSH, QUANTILE, FOCAL)
-_PER_KIND = ("elementwise_grad_hess", "elementwise_value")
-
+FIXED_GAMMAS = (0.0, 1.0, 2.0)  # focal gammas compiled as constants (others: a runtime parameter)
 
 # Numba's disk cache checks only the timestamp of the file that holds a cached function (this
-# one), not of the functions it inlines (scalar.py): an edited formula would run stale machine
-# code. Every loop's name therefore carries a hash of both sources, so a change compiles anew.
+# one), not of the functions it inlines (scalar.py, elementary.py): an edited formula would run
+# stale machine code. Every loop's name therefore carries a hash of the sources, so a change
+# compiles anew.
 SOURCE_HASH = hashlib.sha256(
-    b"".join((pathlib.Path(__file__).parent / f).read_bytes() for f in ("scalar.py", "cpu.py"))
+    b"".join((pathlib.Path(__file__).parent / f).read_bytes() for f in ("elementary.py", "scalar.py", "cpu.py"))
 ).hexdigest()[:10]
-
-
-def _copy(func, name, parallel, **constants):
-    """The same source under another name (its own on-disk cache entry, keyed by the sources'
-    hash), with ``constants`` overriding its globals, compiled serially or in parallel."""
-    name = f"{name}_{SOURCE_HASH}"
-    glb = dict(func.__globals__, **constants) if constants else func.__globals__
-    twin = types.FunctionType(func.__code__, glb, name, func.__defaults__, func.__closure__)
-    twin.__qualname__ = name
-    return njit(parallel=parallel, cache=True)(twin)
-
 
 _SOURCES = {
     "elementwise_grad_hess": _elementwise_grad_hess,
@@ -121,24 +115,65 @@ _SOURCES = {
     "mean_abs_residual": _mean_abs_residual,
 }
 
-
-def _build(parallel):
-    suffix = "" if parallel else "_serial"
-    loops = {}
-    for name, f in _SOURCES.items():
-        if name in _PER_KIND:
-            for kind in KINDS:
-                loops[name, kind] = _copy(f, f"{name}_{kind}{suffix}", parallel, KIND=kind)
-        else:
-            loops[name] = _copy(f, name + suffix, parallel)
-    return loops
+# compiled loops, created on first use: {(name, constants...): dispatcher}
+PARALLEL = {}
+SERIAL = {}
 
 
-PARALLEL = _build(parallel=True)
-SERIAL = _build(parallel=False)
+def _copy(func, name, parallel, constants):
+    """The same source under another name (its own on-disk cache entry, keyed by the sources'
+    hash), with ``constants`` overriding its globals, compiled serially or in parallel.
+    ``error_model="numpy"``: a float division by zero gives inf/NaN like NumPy instead of a
+    check and a Python exception per division, which would stop vectorisation."""
+    glb = dict(func.__globals__, **constants) if constants else func.__globals__
+    twin = types.FunctionType(func.__code__, glb, name, func.__defaults__, func.__closure__)
+    twin.__qualname__ = name
+    return njit(parallel=parallel, cache=True, error_model="numpy")(twin)
 
 
-def loop(name, size, kind=None):
-    """The loop ``name`` (for the element-wise loops: ``kind``'s copy), parallel for ``size``
-    elements or more, else its serial twin."""
-    return (PARALLEL if size >= PARALLEL_MIN_ELEMENTS else SERIAL)[(name, kind) if name in _PER_KIND else name]
+def loop(name, size, **constants):
+    """The loop ``name`` with ``constants`` (KIND, HMODE, FIXED_A) as compile-time globals,
+    parallel for ``size`` elements or more, else its serial twin."""
+    parallel = size >= PARALLEL_MIN_ELEMENTS
+    table = PARALLEL if parallel else SERIAL
+    key = (name, *sorted(constants.items()))
+    f = table.get(key)
+    if f is None:
+        tag = "_".join(f"{v:g}" for _, v in sorted(constants.items()))
+        full = f"{name}_{tag}_{SOURCE_HASH}{'' if parallel else '_serial'}".replace("-", "m").replace(".", "p")
+        f = table[key] = _copy(_SOURCES[name], full, parallel, constants)
+    return f
+
+
+def _none_if_empty(a):
+    return None if a is None or a.shape[0] == 0 else a
+
+
+def _per_column(name, kind, params, y2, z2, w, cw, outs, **constants):
+    """Run the element-wise loop ``name`` on each column (k = 1: the whole array, contiguous)."""
+    if kind == FOCAL and float(params[0, 0]) in FIXED_GAMMAS:
+        constants["FIXED_A"] = float(params[0, 0])
+    f = loop(name, z2.size, KIND=kind, **constants)
+    w, cw = _none_if_empty(w), _none_if_empty(cw)
+    for j in range(z2.shape[1]):
+        f(params[j], y2[:, j if y2.shape[1] > 1 else 0], z2[:, j], w, cw, *(o[:, j] for o in outs))
+
+
+def elementwise_grad_hess(kind, hmode, params, y2, z2, w, cw, g, h):
+    _per_column("elementwise_grad_hess", kind, params, y2, z2, w, cw, (g, h), HMODE=hmode)
+
+
+def elementwise_value(kind, params, y2, z2, w, cw, out):
+    _per_column("elementwise_value", kind, params, y2, z2, w, cw, (out,))
+
+
+def softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
+    loop("softmax_grad_hess", z.size)(gamma, hmode, factor, y, z, w, cw, g, h)
+
+
+def softmax_value(gamma, y, z, w, cw, out):
+    loop("softmax_value", z.size)(gamma, y, z, w, cw, out)
+
+
+def mean_abs_residual(y2, z2, w):
+    return loop("mean_abs_residual", z2.size)(y2, z2, w)

@@ -12,25 +12,28 @@ import numpy as np
 from numba import config, cuda
 
 from . import scalar
+from .elementary import DEVICE_EQUIVALENTS
 
 
-def _python_twins(module):
-    """The module's njit functions as plain Python functions calling each other.
+def _twins(module, wrap):
+    """The module's njit functions rebuilt from their own ``py_func`` (so the math is still
+    written once), calling each other, each passed through ``wrap``, with the CPU's vectorisable
+    ``exp``/``expm1``/``log1p_unit`` replaced by their ``math`` equivalents (elementary.py).
 
-    Numba's CUDA simulator runs kernels as Python and cannot pass its simulated arrays into
-    CPU-compiled functions; these twins (built from each function's own ``py_func``, so the
-    math is still written once) run there instead. On a GPU the njit functions are compiled as
-    device functions directly.
+    On a GPU ``wrap`` compiles each as a CUDA device function, and the GPU's own libdevice
+    exp/log1p are used. Numba's CUDA simulator runs kernels as Python and cannot pass its
+    simulated arrays into CPU-compiled functions: there ``wrap`` keeps the plain Python twins.
     """
     env = dict(vars(module))
     for name, obj in vars(module).items():
         f = getattr(obj, "py_func", None)
-        if f is not None:
-            env[name] = types.FunctionType(f.__code__, env, name, f.__defaults__, f.__closure__)
+        if f is not None and name not in DEVICE_EQUIVALENTS:
+            env[name] = wrap(types.FunctionType(f.__code__, env, name, f.__defaults__, f.__closure__))
+    env.update(DEVICE_EQUIVALENTS)
     return types.SimpleNamespace(**env)
 
 
-_math = _python_twins(scalar) if config.ENABLE_CUDASIM else scalar
+_math = _twins(scalar, (lambda f: f) if config.ENABLE_CUDASIM else cuda.jit(device=True))
 elem_grad_hess = _math.elem_grad_hess
 elem_value = _math.elem_value
 softmax_focal_grad_hess_row = _math.softmax_focal_grad_hess_row

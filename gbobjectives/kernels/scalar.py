@@ -4,7 +4,9 @@ Layer 1 of the package (see ``gbobjectives/__init__.py``). Everything here is a 
 ``numba.njit`` function without an explicit signature, so the same source compiles for the
 CPU loops (``cpu.py``) and for ``numba.cuda`` kernels (``cuda.py``). Nothing here allocates.
 All arithmetic is done in float64 whatever the input dtype (``np.float64(x)``: in Numba,
-``float(x)`` of a float32 stays float32).
+``float(x)`` of a float32 stays float32). ``exp``, ``expm1`` and ``log1p_unit`` come from
+``elementary.py`` (arithmetic only, so the CPU loops vectorise; ``cuda.py`` puts the libm
+functions in their place); ``math.*`` elsewhere.
 
 Notation (../shared/math.md): ``z`` raw margin, ``y`` label, ``r = z - y``.
 Every ``*_grad_hess`` returns the derivative of the *unweighted* loss with respect to ``z``
@@ -15,6 +17,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from .elementary import exp, expm1, log1p_unit
 
 # ---- loss kinds understood by the element-wise loops ----------------------------------------
 HUBER = 0
@@ -30,27 +34,6 @@ H_MAJORIZER = 2  # curvature of a quadratic upper bound touching the loss at the
 H_FLOORED = 3  # classification: exact, floored by a positive curvature of the same scale
 
 LOG2 = math.log(2.0)
-
-
-@njit
-def log1pexp(x):
-    """log(1 + exp(x)) without overflow or loss of precision."""
-    if x > 33.3:
-        return x
-    if x > 18.0:
-        return x + math.exp(-x)
-    if x > -37.0:
-        return math.log1p(math.exp(x))
-    return math.exp(x)
-
-
-@njit
-def sigmoid(x):
-    """1 / (1 + exp(-x)), branching on the sign so exp never overflows."""
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 # ---- Huber -----------------------------------------------------------------------------------
@@ -109,19 +92,21 @@ def pseudo_huber_grad_hess(r, delta, hmode):
 @njit
 def logcosh_value(r, scale):
     x = abs(r / scale)
-    return scale * scale * (x + math.log1p(math.exp(-2.0 * x)) - LOG2)
+    return scale * scale * (x + log1p_unit(exp(-2.0 * x)) - LOG2)
 
 
 @njit
 def logcosh_grad_hess(r, scale, hmode):
     x = r / scale
-    t = math.tanh(x)
-    g = scale * t
+    ax = abs(x)
+    em = expm1(-2.0 * ax)
+    t_abs = -em / (2.0 + em)  # tanh|x|, no cancellation near 0
+    g = scale * (t_abs if x >= 0.0 else -t_abs)
     if hmode == H_EXACT:
-        e = math.exp(-2.0 * abs(x))
+        e = exp(-2.0 * ax)  # not 1 + em: keeps its relative accuracy when tiny
         h = 4.0 * e / ((1.0 + e) * (1.0 + e))
     elif hmode == H_MAJORIZER:
-        h = 1.0 - x * x / 3.0 if abs(x) < 1e-4 else t / x
+        h = 1.0 - x * x / 3.0 if ax < 1e-4 else t_abs / ax
     else:
         h = 1.0
     return g, h
@@ -157,7 +142,7 @@ def _focal_probs(y, z):
     q = 1 - p_t: one exp."""
     s = 1.0 if y > 0.5 else -1.0
     m = s * z
-    e = math.exp(-abs(m))
+    e = exp(-abs(m))
     inv = 1.0 / (1.0 + e)
     if m >= 0.0:
         return s, m, e, inv, e * inv
@@ -167,7 +152,7 @@ def _focal_probs(y, z):
 @njit
 def _log_p_t(m, e):
     """log p_t from the same e: -log1p(e) or m - log1p(e) (one log1p)."""
-    l1p = math.log1p(e)
+    l1p = log1p_unit(e)
     return -l1p if m >= 0.0 else m - l1p
 
 
@@ -283,15 +268,15 @@ def _softmax_row_terms(z, i, t):
     s_all = 0.0
     s_oth = 0.0
     for j in range(k):
-        e = math.exp(np.float64(z[i, j]) - zmax)
+        e = exp(np.float64(z[i, j]) - zmax)
         s_all += e
         if j != t:
             s_oth += e
     z_t = np.float64(z[i, t]) - zmax
-    e_t = math.exp(z_t)
+    e_t = exp(z_t)
     q = s_oth / s_all
     if s_oth < e_t:
-        logp = -math.log1p(s_oth / e_t)
+        logp = -log1p_unit(s_oth / e_t)
     else:
         logp = z_t - math.log(s_all)
     return zmax, s_all, q, logp, s_oth, e_t
@@ -333,7 +318,7 @@ def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h):
     b = -(gamma - 1.0) * a_q + ((gamma * logp if gamma > 0.0 else 0.0) + gamma + 1.0)
     c2 = p_t * q * qg * b if p_t > 0.0 else 0.0  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
     for j in range(k):
-        p_j = math.exp(np.float64(z[i, j]) - zmax) / s_all
+        p_j = exp(np.float64(z[i, j]) - zmax) / s_all
         if j == t:
             d_p = q  # d_j - p_j = 1 - p_t, exactly
             pj1 = p_t * q

@@ -115,65 +115,54 @@ class Loss:
 
 # ---- calls into the loops, shared by the loss families -------------------------------------
 # Host arrays run the CPU loops; device arrays (``__cuda_array_interface__``) run the CUDA
-# kernels, which are imported only then, and come back as numba device arrays.
-def _device(raw, *arrays):
-    """The CUDA kernels module and every array moved to (or viewed on) the device."""
+# kernels, which are imported only then, and come back as numba device arrays. Both modules
+# take the same arguments.
+def _backend(raw, *arrays):
+    """The loops' module for ``raw`` and ``arrays`` ready for it (on the GPU: moved to or viewed
+    on the device, an absent weight as an empty array)."""
+    if not v.is_device(raw):
+        return cpu, _numpy_empty, [_or_empty(a) for a in arrays]
     cu = v.cuda_kernels()
-    return cu, [cu.as_device(a) for a in arrays]
+    return cu, cu.empty, [cu.as_device(_or_empty(a)) for a in arrays]
+
+
+def _numpy_empty(shape, dtype):
+    return np.empty(shape, dtype)
 
 
 def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY):
     raw2 = v.as_2d(raw)
-    if v.is_device(raw):
-        cu, (params, y2, w, cw) = _device(raw, params, y2, _or_empty(w), cw)
-        g, h = cu.empty(raw2.shape, raw2.dtype), cu.empty(raw2.shape, raw2.dtype)
-        cu.elementwise_grad_hess(kind, hmode, params, y2, raw2, w, cw, g, h)
-    else:
-        g, h = np.empty(raw2.shape, raw.dtype), np.empty(raw2.shape, raw.dtype)
-        cpu.loop("elementwise_grad_hess", raw.size, kind)(hmode, params, y2, raw2, _or_empty(w), cw, g, h)
+    mod, empty, (params, y2, w, cw) = _backend(raw, params, y2, w, cw)
+    g, h = empty(raw2.shape, raw2.dtype), empty(raw2.shape, raw2.dtype)
+    mod.elementwise_grad_hess(kind, hmode, params, y2, raw2, w, cw, g, h)
     return g.reshape(raw.shape), h.reshape(raw.shape)
 
 
 def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
     raw2 = v.as_2d(raw)
-    if v.is_device(raw):
-        cu, (params, y2, w, cw) = _device(raw, params, y2, _or_empty(w), cw)
-        out = cu.empty(raw2.shape, np.float64)
-        cu.elementwise_value(kind, params, y2, raw2, w, cw, out)
-    else:
-        out = np.empty(raw2.shape, np.float64)
-        cpu.loop("elementwise_value", raw.size, kind)(params, y2, raw2, _or_empty(w), cw, out)
+    mod, empty, (params, y2, w, cw) = _backend(raw, params, y2, w, cw)
+    out = empty(raw2.shape, np.float64)
+    mod.elementwise_value(kind, params, y2, raw2, w, cw, out)
     return out.reshape(raw.shape)
 
 
 def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY):
-    if v.is_device(raw):
-        cu, (y, w, cw) = _device(raw, y, _or_empty(w), cw)
-        g, h = cu.empty(raw.shape, raw.dtype), cu.empty(raw.shape, raw.dtype)
-        cu.softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw, g, h)
-        return g, h
-    g = np.empty(raw.shape, raw.dtype)
-    h = np.empty(raw.shape, raw.dtype)
-    cpu.loop("softmax_grad_hess", raw.size)(gamma, hmode, factor, y, raw, _or_empty(w), cw, g, h)
+    mod, empty, (y, w, cw) = _backend(raw, y, w, cw)
+    g, h = empty(raw.shape, raw.dtype), empty(raw.shape, raw.dtype)
+    mod.softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw, g, h)
     return g, h
 
 
 def softmax_value(gamma, y, raw, w, cw=EMPTY):
-    if v.is_device(raw):
-        cu, (y, w, cw) = _device(raw, y, _or_empty(w), cw)
-        out = cu.empty(raw.shape[0], np.float64)
-        cu.softmax_value(gamma, y, raw, w, cw, out)
-        return out
-    out = np.empty(raw.shape[0], np.float64)
-    cpu.loop("softmax_value", raw.size)(gamma, y, raw, _or_empty(w), cw, out)
+    mod, empty, (y, w, cw) = _backend(raw, y, w, cw)
+    out = empty(raw.shape[0], np.float64)
+    mod.softmax_value(gamma, y, raw, w, cw, out)
     return out
 
 
 def mean_abs_residual(y2, raw, w):
-    if v.is_device(raw):
-        cu, (y2, w) = _device(raw, y2, _or_empty(w))
-        return cu.mean_abs_residual(y2, v.as_2d(raw), w)
-    return cpu.loop("mean_abs_residual", raw.size)(y2, v.as_2d(raw), _or_empty(w))
+    mod, _, (y2, w) = _backend(raw, y2, w)
+    return mod.mean_abs_residual(y2, v.as_2d(raw), w)
 
 
 def total(a):
