@@ -67,12 +67,14 @@ def _elementwise_value(params, y, z, w, cw, out):
 
 
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
+    gamma = gamma if FIXED_A < 0.0 else FIXED_A
     for i in prange(z.shape[0]):
         t, wi = row_class_weight(y, w, cw, i)
-        softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h)
+        softmax_focal_grad_hess_row(z, i, t, gamma, HMODE, factor, wi, g, h)
 
 
 def _softmax_value(gamma, y, z, w, cw, out):
+    gamma = gamma if FIXED_A < 0.0 else FIXED_A
     for i in prange(z.shape[0]):
         t, wi = row_class_weight(y, w, cw, i)
         out[i] = softmax_focal_value(z, i, t, gamma) * wi
@@ -149,10 +151,15 @@ def _none_if_empty(a):
     return None if a is None or a.shape[0] == 0 else a
 
 
+def _fixed_gamma(gamma):
+    """{"FIXED_A": gamma} for the gammas compiled as constants, else {}."""
+    return {"FIXED_A": float(gamma)} if float(gamma) in FIXED_GAMMAS else {}
+
+
 def _per_column(name, kind, params, y2, z2, w, cw, outs, **constants):
     """Run the element-wise loop ``name`` on each column (k = 1: the whole array, contiguous)."""
-    if kind == FOCAL and float(params[0, 0]) in FIXED_GAMMAS:
-        constants["FIXED_A"] = float(params[0, 0])
+    if kind == FOCAL:
+        constants |= _fixed_gamma(params[0, 0])
     f = loop(name, z2.size, KIND=kind, **constants)
     w, cw = _none_if_empty(w), _none_if_empty(cw)
     for j in range(z2.shape[1]):
@@ -168,11 +175,12 @@ def elementwise_value(kind, params, y2, z2, w, cw, out):
 
 
 def softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
-    loop("softmax_grad_hess", z.size)(gamma, hmode, factor, y, z, w, cw, g, h)
+    f = loop("softmax_grad_hess", z.size, HMODE=hmode, **_fixed_gamma(gamma))
+    f(gamma, hmode, factor, y, z, w, cw, g, h)
 
 
 def softmax_value(gamma, y, z, w, cw, out):
-    loop("softmax_value", z.size)(gamma, y, z, w, cw, out)
+    loop("softmax_value", z.size, **_fixed_gamma(gamma))(gamma, y, z, w, cw, out)
 
 
 def mean_abs_residual(y2, z2, w):

@@ -78,13 +78,13 @@ def _exp_parts(x):
     return s1, s2, r + r * r * p, k
 
 
-@njit(inline="always")
+@njit(forceinline=True)
 def exp(x):
     s1, s2, p, k = _exp_parts(x)
     return (p + 1.0) * s1 * s2
 
 
-@njit(inline="always")
+@njit(forceinline=True)
 def expm1(x):
     s1, s2, p, k = _exp_parts(x)
     s = s1 * s2
@@ -92,7 +92,7 @@ def expm1(x):
     return s * p + (s - 1.0) if k < 60 else (p + 1.0) * s1 * s2 - 1.0
 
 
-@njit(inline="always")
+@njit(forceinline=True)
 def log1p_unit(x):
     """log(1 + x) for 0 <= x <= 1 (what the losses need: x = exp(-|m|)); relative accuracy
     holds down to the smallest x. Beyond sqrt(2) - 1 it works on (1 + x) / 2 and adds log 2."""

@@ -8,6 +8,9 @@ All arithmetic is done in float64 whatever the input dtype (``np.float64(x)``: i
 ``elementary.py`` (arithmetic only, so the CPU loops vectorise; ``cuda.py`` puts the libm
 functions in their place); ``math.*`` elsewhere.
 
+Every function is inlined into its caller (``forceinline``), so constant arguments (the loss
+kind, the curvature mode, a focal gamma of 0, 1 or 2) fold away and the CPU loops vectorise.
+
 Notation (../shared/math.md): ``z`` raw margin, ``y`` label, ``r = z - y``.
 Every ``*_grad_hess`` returns the derivative of the *unweighted* loss with respect to ``z``
 and the curvature chosen by ``hmode``; the loops multiply by sample and class weights.
@@ -37,7 +40,7 @@ LOG2 = math.log(2.0)
 
 
 # ---- Huber -----------------------------------------------------------------------------------
-@njit
+@njit(forceinline=True)
 def huber_value(r, delta):
     a = abs(r)
     if a <= delta:
@@ -45,7 +48,7 @@ def huber_value(r, delta):
     return delta * (a - 0.5 * delta)
 
 
-@njit
+@njit(forceinline=True)
 def huber_grad_hess(r, delta, hmode):
     a = abs(r)
     g = max(-delta, min(delta, r))
@@ -59,14 +62,14 @@ def huber_grad_hess(r, delta, hmode):
 
 
 # ---- pseudo-Huber ----------------------------------------------------------------------------
-@njit
+@njit(forceinline=True)
 def _hypot1(x):
     """sqrt(1 + x^2) without overflow; a hardware sqrt (libm's hypot costs ~15 ns a call)."""
     a = abs(x)
     return math.sqrt(1.0 + a * a) if a < 1e150 else a
 
 
-@njit
+@njit(forceinline=True)
 def pseudo_huber_value(r, delta):
     x = r / delta
     s = _hypot1(x)
@@ -74,7 +77,7 @@ def pseudo_huber_value(r, delta):
     return delta * delta * x * (x / (s + 1.0))
 
 
-@njit
+@njit(forceinline=True)
 def pseudo_huber_grad_hess(r, delta, hmode):
     x = r / delta
     s = _hypot1(x)
@@ -89,13 +92,13 @@ def pseudo_huber_grad_hess(r, delta, hmode):
 
 
 # ---- log-cosh --------------------------------------------------------------------------------
-@njit
+@njit(forceinline=True)
 def logcosh_value(r, scale):
     x = abs(r / scale)
     return scale * scale * (x + log1p_unit(exp(-2.0 * x)) - LOG2)
 
 
-@njit
+@njit(forceinline=True)
 def logcosh_grad_hess(r, scale, hmode):
     x = r / scale
     ax = abs(x)
@@ -113,13 +116,13 @@ def logcosh_grad_hess(r, scale, hmode):
 
 
 # ---- quantile (pinball) ----------------------------------------------------------------------
-@njit
+@njit(forceinline=True)
 def quantile_value(r, alpha):
     u = -r
     return alpha * u if u > 0.0 else (alpha - 1.0) * u
 
 
-@njit
+@njit(forceinline=True)
 def quantile_grad_hess(r, alpha, scale, eps, hmode):
     """Majorizer: ``scale * (g, 1 / (2 (|r| + eps)))``: a common factor leaves every Newton
     step -G/H unchanged and makes the curvature O(1) for residuals of size ``scale``."""
@@ -136,7 +139,7 @@ def quantile_grad_hess(r, alpha, scale, eps, hmode):
 
 
 # ---- binary focal (cross-entropy when gamma == 0) ---------------------------------------------
-@njit
+@njit(forceinline=True)
 def _focal_probs(y, z):
     """Sign s, signed margin m = s z, e = exp(-|m|) and the stable p_t = 1/(1+e) or e/(1+e),
     q = 1 - p_t: one exp."""
@@ -149,21 +152,21 @@ def _focal_probs(y, z):
     return s, m, e, e * inv, inv
 
 
-@njit
+@njit(forceinline=True)
 def _log_p_t(m, e):
     """log p_t from the same e: -log1p(e) or m - log1p(e) (one log1p)."""
     l1p = log1p_unit(e)
     return -l1p if m >= 0.0 else m - l1p
 
 
-@njit
+@njit(forceinline=True)
 def _focal_terms(y, z):
     """s, p_t, q = 1 - p_t and log p_t, from one exp and one log1p."""
     s, m, e, p_t, q = _focal_probs(y, z)
     return s, p_t, q, _log_p_t(m, e)
 
 
-@njit
+@njit(forceinline=True)
 def _power(q, gamma):
     """q ** gamma with the common focal exponents as products (pow is two transcendental calls)."""
     if gamma == 0.0:
@@ -175,7 +178,7 @@ def _power(q, gamma):
     return q**gamma
 
 
-@njit
+@njit(forceinline=True)
 def focal_value(y, z, gamma):
     s, p_t, q, logp = _focal_terms(y, z)
     if gamma == 0.0:
@@ -183,7 +186,7 @@ def focal_value(y, z, gamma):
     return -_power(q, gamma) * logp
 
 
-@njit
+@njit(forceinline=True)
 def focal_grad_hess(y, z, gamma, hmode):
     if gamma == 0.0:  # cross-entropy: g = -s q, h = p_t q (floored == exact); no log needed
         s, m, e, p_t, q = _focal_probs(y, z)
@@ -202,7 +205,7 @@ def focal_grad_hess(y, z, gamma, hmode):
 
 
 # ---- labels and weights, as every loop reads them ---------------------------------------------
-@njit
+@njit(forceinline=True)
 def element_label_weight(y, w, cw, i, j):
     """Label of element (i, j) (``y`` is (n, 1) or (n, k)) and its weight: the sample weight
     (``w`` empty: 1) times the class weight of the label (``cw`` empty: none)."""
@@ -213,7 +216,7 @@ def element_label_weight(y, w, cw, i, j):
     return yij, wij
 
 
-@njit
+@njit(forceinline=True)
 def row_class_weight(y, w, cw, i):
     """Class id of row i and its weight (sample weight times class weight)."""
     t = int(y[i])
@@ -224,7 +227,7 @@ def row_class_weight(y, w, cw, i):
 
 
 # ---- dispatch for the element-wise loops ------------------------------------------------------
-@njit
+@njit(forceinline=True)
 def elem_value(kind, y, z, a):
     if kind == FOCAL:
         return focal_value(y, z, a)
@@ -238,7 +241,7 @@ def elem_value(kind, y, z, a):
     return quantile_value(r, a)
 
 
-@njit
+@njit(forceinline=True)
 def elem_grad_hess(kind, hmode, y, z, a, b, c):
     """(grad, hess) of one element; ``a``, ``b``, ``c``: the loss's per-column parameters."""
     if kind == FOCAL:
@@ -254,7 +257,7 @@ def elem_grad_hess(kind, hmode, y, z, a, b, c):
 
 
 # ---- softmax focal (cross-entropy when gamma == 0), one row at a time --------------------------
-@njit
+@njit(forceinline=True)
 def _softmax_row_terms(z, i, t):
     """zmax, S = sum_j exp(z_j - zmax), q = 1 - p_t and log p_t for row i, true class t.
 
@@ -282,15 +285,15 @@ def _softmax_row_terms(z, i, t):
     return zmax, s_all, q, logp, s_oth, e_t
 
 
-@njit
+@njit(forceinline=True)
 def softmax_focal_value(z, i, t, gamma):
     zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t)
     if gamma == 0.0:
         return -logp
-    return -(q**gamma) * logp
+    return -_power(q, gamma) * logp
 
 
-@njit
+@njit(forceinline=True)
 def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h):
     """Write w * grad and w * (diagonal) curvature of row i into g[i, :], h[i, :].
 
@@ -313,7 +316,7 @@ def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h):
         lpq = logp / q
     # (gamma p_t log p_t + p_t - 1) / q; p_t log p_t -> 0 as p_t -> 0
     a_q = (gamma * p_t * lpq if gamma > 0.0 and p_t > 0.0 else 0.0) - 1.0
-    qg = q**gamma
+    qg = _power(q, gamma)
     f = qg * a_q  # (1-p_t)^(gamma-1) (gamma p_t log p_t + p_t - 1), finite for all gamma >= 0
     b = -(gamma - 1.0) * a_q + ((gamma * logp if gamma > 0.0 else 0.0) + gamma + 1.0)
     c2 = p_t * q * qg * b if p_t > 0.0 else 0.0  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
