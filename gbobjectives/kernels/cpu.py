@@ -42,6 +42,16 @@ KIND = HMODE = -1  # placeholders: only the per-kind copies are compiled, each w
 FIXED_A = -1.0  # >= 0: the loss's first parameter (focal gamma) as a constant of the copy
 
 
+@njit(forceinline=True)
+def _weight(w, cw, i, label):
+    """Sample weight of row i (``w`` None: 1) times the class weight of its label (``cw`` None:
+    none). A None argument is a type of its own, so its branch is compiled away."""
+    wi = 1.0 if w is None else w[i]
+    if cw is not None:
+        wi *= cw[int(label)]
+    return wi
+
+
 def _elementwise_grad_hess(params, y, z, w, cw, g, h):
     a = params[0] if FIXED_A < 0.0 else FIXED_A
     b = params[1]
@@ -49,9 +59,7 @@ def _elementwise_grad_hess(params, y, z, w, cw, g, h):
     for i in prange(z.shape[0]):
         yi = np.float64(y[i])
         gg, hh = elem_grad_hess(KIND, HMODE, yi, np.float64(z[i]), a, b, c)
-        wi = 1.0 if w is None else w[i]
-        if cw is not None:
-            wi *= cw[int(yi)]
+        wi = _weight(w, cw, i, yi)
         g[i] = gg * wi
         h[i] = hh * wi
 
@@ -60,10 +68,7 @@ def _elementwise_value(params, y, z, w, cw, out):
     a = params[0] if FIXED_A < 0.0 else FIXED_A
     for i in prange(z.shape[0]):
         yi = np.float64(y[i])
-        wi = 1.0 if w is None else w[i]
-        if cw is not None:
-            wi *= cw[int(yi)]
-        out[i] = elem_value(KIND, yi, np.float64(z[i]), a) * wi
+        out[i] = elem_value(KIND, yi, np.float64(z[i]), a) * _weight(w, cw, i, yi)
 
 
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):

@@ -7,9 +7,8 @@ arithmetic only (a range reduction, a polynomial and, for exp, building ``2**k``
 which LLVM turns into AVX instructions like any other arithmetic.
 
 Accuracy (tests/test_elementary.py, against NumPy over the whole range): exp and expm1 within
-2 ulps, log1p within 4; special
-values as libm (``exp(-inf) == 0``, ``exp(inf) == inf``, NaN in, NaN out; subnormal results
-included).
+2 ulps, log1p within 4; special values as libm (``exp(-inf) == 0``, ``exp(inf) == inf``, NaN in,
+NaN out; subnormal results included).
 
 ``scalar.py`` calls ``exp``, ``expm1`` and ``log1p_unit`` by these names. The CUDA kernels
 (``cuda.py``) compile the same scalar functions with ``math.exp``, ``math.expm1`` and
