@@ -84,8 +84,8 @@ def xgb_runner(X, ys, rounds, threads):
     def builtin(kind, params):
         return lambda: xgboost.train(base | params, mats[kind], rounds)
 
-    def ours(kind, loss, extra):
-        return lambda: gx.train(loss, base | extra, mats[kind], rounds, custom_metric=None)
+    def ours(kind, loss, extra, **kw):  # kw: e.g. kernel_threads (else the adapter's default)
+        return lambda: gx.train(loss, base | extra, mats[kind], rounds, custom_metric=None, **kw)
 
     def floor(kind, loss, extra):
         replay = Replay(gx.objective(loss))
@@ -110,8 +110,8 @@ def lgb_runner(X, ys, rounds, threads):
         for k, y in ys.items()
     }
 
-    def ours(kind, loss, extra):
-        return lambda: gl.train(loss, base | extra, own[kind], rounds, feval=None)
+    def ours(kind, loss, extra, **kw):
+        return lambda: gl.train(loss, base | extra, own[kind], rounds, feval=None, **kw)
 
     def floor(kind, loss, extra):  # after a run of ours, which put our start in own[kind]
         replay = Replay(gl.objective(loss))

@@ -24,6 +24,7 @@ from .losses import (
     PseudoHuber,
     Quantile,
     get_loss,
+    kernel_threads,
 )
 
 __version__ = "0.1.0"
@@ -55,4 +56,5 @@ __all__ = [
     "Quantile",
     "check_gradients",
     "get_loss",
+    "kernel_threads",
 ]

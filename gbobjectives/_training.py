@@ -9,6 +9,16 @@ import numpy as np
 
 from .losses import ClassBalanced, Focal, Quantile, get_loss
 
+# Threads of the CPU loops inside a booster's training (``gbobjectives.kernel_threads``), as
+# measured by benchmarks/kernel_threads.py on 2 cores:
+# - XGBoost ships its own OpenMP runtime, whose threads are still busy-waiting when the objective
+#   runs: a short loop (1M elements, 1-3 ms) is faster serial than on a second pool contending
+#   with them, a long one (softmax, 1M x 4) faster on the pool. "auto" chooses by size.
+# - LightGBM and Numba's default (omp) threading layer load the same libgomp, so the loops run
+#   on LightGBM's own pool: no contention, and the pool was as fast or faster in every pair.
+XGBOOST_KERNEL_THREADS = "auto"
+LIGHTGBM_KERNEL_THREADS = None
+
 
 def is_classifier(loss):
     return isinstance(loss, Focal | ClassBalanced)

@@ -14,58 +14,67 @@ LightGBM applies no sample weights to a callable objective and starts it at 0; `
 ``loss.init_score`` in the Datasets' ``init_score`` and, after training, adds it to the leaf
 values of the first iteration's trees (as LightGBM does for its built-in objectives), so a
 saved and reloaded model predicts right with no extra argument. Raw scores arrive as float64,
-Fortran-ordered for multi-output; both are used as they are.
+Fortran-ordered for multi-output; both are used as they are, and the gradients go back as
+LightGBM stores them (float32, in the scores' order), so it takes them without a copy.
 """
 
 import numpy as np
 
 from . import _training as T
 from .losses import get_loss
+from .losses import kernel_threads as _threads
 
 
-class Objective:
+class _PerDataset:
+    """Labels and weights read once per Dataset; the CPU loops run on ``kernel_threads``
+    threads during the call (see ``gbobjectives.kernel_threads``; None by default: Numba's pool,
+    which shares LightGBM's OpenMP runtime)."""
+
+    _bind = False
+
+    def __init__(self, loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
+        self.loss = get_loss(loss)
+        self.kernel_threads = kernel_threads
+        self._threads = _threads(kernel_threads)
+        self._cache = T.PerDataset(self.loss, bind=self._bind)
+
+    def __getstate__(self):
+        return {"loss": self.loss, "kernel_threads": self.kernel_threads}
+
+    def __setstate__(self, state):
+        self.__init__(**state)
+
+
+class Objective(_PerDataset):
     """``objective(preds, train_data) -> (grad, hess)`` for ``params["objective"]``."""
 
-    def __init__(self, loss):
-        self.loss = get_loss(loss)
-        self._cache = T.PerDataset(self.loss, bind=True)
+    _bind = True
 
     def __call__(self, preds, train_data):
         d = self._cache.get(preds, train_data)
-        return d.loss.grad_hess(d.y, preds, d.w)
-
-    def __getstate__(self):
-        return {"loss": self.loss}
-
-    def __setstate__(self, state):
-        self.__init__(state["loss"])
+        with self._threads:  # float32 and in the scores' (Fortran) order: LightGBM's own layout
+            return d.loss.grad_hess(d.y, preds, d.w, dtype=np.float32)
 
 
-class Metric:
+class Metric(_PerDataset):
     """``feval(preds, eval_data) -> (name, weighted mean loss, is_higher_better=False)``."""
 
-    def __init__(self, loss):
-        self.loss = T.check_metric_loss(loss)
+    def __init__(self, loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
+        super().__init__(T.check_metric_loss(loss), kernel_threads)
         self.name = T.metric_name(self.loss)
-        self._cache = T.PerDataset(self.loss, bind=False)
 
     def __call__(self, preds, eval_data):
         d = self._cache.get(preds, eval_data)
-        return self.name, d.loss.mean(d.y, preds, d.w), False
-
-    def __getstate__(self):
-        return {"loss": self.loss}
-
-    def __setstate__(self, state):
-        self.__init__(state["loss"])
+        with self._threads:
+            return self.name, d.loss.mean(d.y, preds, d.w), False
 
 
-def objective(loss):
-    return Objective(loss)
+def objective(loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
+    return Objective(loss, kernel_threads)
 
 
-def metric(loss):
-    return Metric(loss)
+def metric(loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
+    return Metric(loss, kernel_threads)
 
 
 def _weight(dataset):
@@ -89,13 +98,24 @@ def fold_init_score(booster, start):
     return booster
 
 
-def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, init_score=True, **kwargs):
+def train(
+    loss,
+    params,
+    train_set,
+    num_boost_round=100,
+    *,
+    valid_sets=None,
+    init_score=True,
+    kernel_threads=T.LIGHTGBM_KERNEL_THREADS,
+    **kwargs,
+):
     """``lightgbm.train`` with this loss: objective, metric and start set up.
 
     Sets ``num_class`` for multi-quantile, ``metric="None"`` (the default metric would read raw
     scores as probabilities) and ``feval``; binds class-balanced counts to the training labels;
     unless ``init_score=False``, puts the optimal constant in the Datasets' ``init_score``
     (this sets it on the Dataset objects you pass) and folds it into the returned model.
+    ``kernel_threads``: threads of the objective's CPU loops (see ``Objective``).
     """
     import lightgbm
 
@@ -108,9 +128,9 @@ def train(loss, params, train_set, num_boost_round=100, *, valid_sets=None, init
     k = T.n_outputs(loss, n_classes)
     if k > 1:
         params["num_class"] = k
-    params["objective"] = Objective(loss)
+    params["objective"] = Objective(loss, kernel_threads)
     params.setdefault("metric", "None")
-    kwargs.setdefault("feval", Metric(loss))
+    kwargs.setdefault("feval", Metric(loss, kernel_threads))
     start = None
     if init_score:
         start = T.start(loss, y, w, n_classes)

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _training as T
 from .losses import get_loss
+from .losses import kernel_threads as _threads
 
 
 def _cuda():
@@ -40,13 +41,17 @@ def check_device(device):
 
 class _DeviceAware:
     """Per-DMatrix inputs, cached once (labels and weights uploaded once on the GPU path and
-    released with the DMatrix); raw scores uploaded each round."""
+    released with the DMatrix); raw scores uploaded each round. ``kernel_threads``: threads of
+    the CPU loops during the call (see ``gbobjectives.kernel_threads``); ``"auto"`` by default:
+    serial for short calls, as XGBoost's own OpenMP threads are still spinning then."""
 
     _bind = False
 
-    def __init__(self, loss, device="cpu"):
+    def __init__(self, loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
         self.loss = get_loss(loss)
         self.device = check_device(device)
+        self.kernel_threads = kernel_threads
+        self._threads = _threads(kernel_threads)
         self._cache = T.PerDataset(self.loss, self._bind)
 
     def _on_cuda(self, predt):
@@ -61,10 +66,10 @@ class _DeviceAware:
         return _cuda().as_device(predt) if self._on_cuda(predt) else predt
 
     def __getstate__(self):  # picklable for xgboost.dask: the per-DMatrix cache stays behind
-        return {"loss": self.loss, "device": self.device}
+        return {"loss": self.loss, "device": self.device, "kernel_threads": self.kernel_threads}
 
     def __setstate__(self, state):
-        self.__init__(state["loss"], state["device"])
+        self.__init__(**state)
 
 
 class Objective(_DeviceAware):
@@ -78,27 +83,29 @@ class Objective(_DeviceAware):
 
     def __call__(self, predt, dtrain):
         d = self._inputs(predt, dtrain)
-        return d.loss.grad_hess(d.y, self._raw(predt), d.w)
+        with self._threads:
+            return d.loss.grad_hess(d.y, self._raw(predt), d.w)
 
 
 class Metric(_DeviceAware):
     """``custom_metric(predt, dmatrix) -> (name, weighted mean loss)``; lower is better."""
 
-    def __init__(self, loss, device="cpu"):
-        super().__init__(T.check_metric_loss(loss), device)
+    def __init__(self, loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
+        super().__init__(T.check_metric_loss(loss), device, kernel_threads)
         self.name = T.metric_name(self.loss)
 
     def __call__(self, predt, dmat):
         d = self._inputs(predt, dmat)
-        return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
+        with self._threads:
+            return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
 
 
-def objective(loss, device="cpu"):
-    return Objective(loss, device)
+def objective(loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
+    return Objective(loss, device, kernel_threads)
 
 
-def metric(loss, device="cpu"):
-    return Metric(loss, device)
+def metric(loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
+    return Metric(loss, device, kernel_threads)
 
 
 def _device_for(params):
@@ -115,7 +122,7 @@ def _n_classes(params):
     return k if k > 1 else None
 
 
-def _setup(loss, params, y, w, init_score, kwargs):
+def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=T.XGBOOST_KERNEL_THREADS):
     """Params and callables for training ``loss`` on labels ``y`` / weights ``w``."""
     params = dict(params)
     n_classes = _n_classes(params)
@@ -128,12 +135,22 @@ def _setup(loss, params, y, w, init_score, kwargs):
         params["base_score"] = start.tolist() if start.size > 1 else float(start[0])
     params.setdefault("disable_default_eval_metric", 1)
     device = _device_for(params)
-    kwargs.setdefault("obj", Objective(loss, device))
-    kwargs.setdefault("custom_metric", Metric(loss, device))
+    kwargs.setdefault("obj", Objective(loss, device, kernel_threads))
+    kwargs.setdefault("custom_metric", Metric(loss, device, kernel_threads))
     return params, kwargs
 
 
-def train(loss, params, dtrain, num_boost_round=10, *, evals=(), init_score=True, **kwargs):
+def train(
+    loss,
+    params,
+    dtrain,
+    num_boost_round=10,
+    *,
+    evals=(),
+    init_score=True,
+    kernel_threads=T.XGBOOST_KERNEL_THREADS,
+    **kwargs,
+):
     """``xgboost.train`` with this loss: objective, metric and start set up.
 
     Sets ``base_score`` to ``loss.init_score`` on the training labels/weights (unless
@@ -141,11 +158,13 @@ def train(loss, params, dtrain, num_boost_round=10, *, evals=(), init_score=True
     multi-quantile, ``disable_default_eval_metric``, and binds class-balanced counts to the
     training data. With ``params["device"] = "cuda"`` the objective and metric run on the GPU
     when numba.cuda can use it (else on the CPU, with the booster still on the GPU).
+    ``kernel_threads``: threads of the objective's CPU loops (see ``Objective``).
     """
     import xgboost
 
     y = T.shape_labels(dtrain.get_label(), dtrain.num_row())
-    params, kwargs = _setup(loss, params, y, T.none_if_empty(dtrain.get_weight()), init_score, kwargs)
+    w = T.none_if_empty(dtrain.get_weight())
+    params, kwargs = _setup(loss, params, y, w, init_score, kwargs, kernel_threads)
     return xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
 
 

@@ -15,11 +15,23 @@ import pytest
         ["-m", "benchmarks.scale_rule", "--smoke"],
         ["-m", "benchmarks.kernels", "--smoke"],
         ["-m", "benchmarks.end_to_end", "--smoke"],
+        ["-m", "benchmarks.kernel_threads", "--smoke"],
         ["-m", "benchmarks.cold_start", "--smoke"],
         ["-m", "benchmarks.memory", "--smoke"],
         ["-m", "benchmarks.quality", "--smoke"],
     ],
-    ids=["demo", "hessian_choice", "gpu", "scale_rule", "kernels", "end_to_end", "cold_start", "memory", "quality"],
+    ids=[
+        "demo",
+        "hessian_choice",
+        "gpu",
+        "scale_rule",
+        "kernels",
+        "end_to_end",
+        "kernel_threads",
+        "cold_start",
+        "memory",
+        "quality",
+    ],
 )
 def test_runs(args):
     out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, check=False)

@@ -115,7 +115,8 @@ def test_multiclass_floor_formula():
     p = ref.softmax(raw, axis=1)
     onehot = np.eye(raw.shape[1])[y.astype(int)]
     q = np.sum(p * (1 - onehot), axis=1, keepdims=True)  # 1 - p_t without cancellation
-    p1 = np.where(onehot == 1, q * (1 - q), p * (1 - p))
+    p_t = np.sum(p * onehot, axis=1, keepdims=True)  # not 1 - q: rows with p_t ~ 1e-8 occur here
+    p1 = np.where(onehot == 1, q * p_t, p * (1 - p))
     np.testing.assert_allclose(h, np.maximum(h_exact, q**2 * p1), rtol=1e-8, atol=1e-300)
 
 

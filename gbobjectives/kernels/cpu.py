@@ -7,7 +7,9 @@ Compiled lazily on first call and cached on disk (``cache=True``).
 
 Each loop exists twice, compiled from the same source: ``parallel=True`` for large inputs and a
 serial twin for small ones (below ``PARALLEL_MIN_ELEMENTS``), where starting a thread pool costs
-more than it saves and its idle threads compete with the booster's OpenMP pool.
+more than it saves. ``kernel_threads(n)`` overrides the choice for a block of code: the adapters
+run the loops serially inside a booster's training, where Numba's pool would compete with the
+booster's own OpenMP threads (measured by ``benchmarks/kernel_threads.py``).
 
 The element-wise loop runs over one column at a time as a flat 1-D loop, and is compiled once
 per (loss kind, curvature mode, and for focal the common gamma 0, 1 or 2), each a global
@@ -24,8 +26,10 @@ take the same arguments as their twins in ``cuda.py``.
 
 import hashlib
 import pathlib
+import threading
 import types
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -34,10 +38,12 @@ from .scalar import (
     elem_grad_hess,
     elem_value,
     row_class_weight,
+    softmax_exps,
     softmax_focal_grad_hess_row,
     softmax_focal_value,
 )
 
+ROW_BLOCK = 256  # softmax rows per block (the block's exps: a 256 x k float64 scratch)
 KIND = HMODE = -1  # placeholders: only the per-kind copies are compiled, each with its own
 FIXED_A = -1.0  # >= 0: the loss's first parameter (focal gamma) as a constant of the copy
 
@@ -73,16 +79,26 @@ def _elementwise_value(params, y, z, w, cw, out):
 
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
     gamma = gamma if FIXED_A < 0.0 else FIXED_A
-    for i in prange(z.shape[0]):
-        t, wi = row_class_weight(y, w, cw, i)
-        softmax_focal_grad_hess_row(z, i, t, gamma, HMODE, factor, wi, g, h)
+    n, k = z.shape
+    for b in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):  # blocks of rows: exps in one pass each
+        i0 = b * ROW_BLOCK
+        e = np.empty((min(ROW_BLOCK, n - i0), k))
+        softmax_exps(z, i0, e)
+        for r in range(e.shape[0]):
+            t, wi = row_class_weight(y, w, cw, i0 + r)
+            softmax_focal_grad_hess_row(z, i0 + r, t, gamma, HMODE, factor, wi, g, h, e[r])
 
 
 def _softmax_value(gamma, y, z, w, cw, out):
     gamma = gamma if FIXED_A < 0.0 else FIXED_A
-    for i in prange(z.shape[0]):
-        t, wi = row_class_weight(y, w, cw, i)
-        out[i] = softmax_focal_value(z, i, t, gamma) * wi
+    n, k = z.shape
+    for b in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):
+        i0 = b * ROW_BLOCK
+        e = np.empty((min(ROW_BLOCK, n - i0), k))
+        softmax_exps(z, i0, e)
+        for r in range(e.shape[0]):
+            t, wi = row_class_weight(y, w, cw, i0 + r)
+            out[i0 + r] = softmax_focal_value(z, i0 + r, t, gamma, e[r]) * wi
 
 
 def _mean_abs_residual(y, z, w):
@@ -104,6 +120,10 @@ def _mean_abs_residual(y, z, w):
 
 
 PARALLEL_MIN_ELEMENTS = 100_000
+# kernel_threads("auto"): serial below this many elements (a 1M-row element-wise call: 1-3 ms
+# serially) and parallel from it (a 1M x 4 softmax call: about 20 ms), as measured inside
+# XGBoost's training on 2 cores by benchmarks/kernel_threads.py
+AUTO_PARALLEL_MIN_ELEMENTS = 2_000_000
 FIXED_GAMMAS = (0.0, 1.0, 2.0)  # focal gammas compiled as constants (others: a runtime parameter)
 
 # Numba's disk cache checks only the timestamp of the file that holds a cached function (this
@@ -138,10 +158,54 @@ def _copy(func, name, parallel, constants):
     return njit(parallel=parallel, cache=True, error_model="numpy")(twin)
 
 
+_LOCAL = threading.local()  # .threads: the kernel_threads in force on this thread (None: none)
+
+
+class kernel_threads:  # noqa: N801 (used like a function: ``with kernel_threads(1): ...``)
+    """Threads for the CPU loops called inside ``with kernel_threads(n):``, on this thread.
+
+    - ``1``: every loop's serial twin, on the calling thread;
+    - ``n > 1``: the parallel loops (from ``PARALLEL_MIN_ELEMENTS`` elements) on at most ``n``
+      of Numba's threads;
+    - ``"auto"``: serial below ``AUTO_PARALLEL_MIN_ELEMENTS`` elements, Numba's whole pool from
+      there: for calls made while another OpenMP pool is still busy-waiting (XGBoost's), where
+      a short loop loses more to the contention than a second pool saves;
+    - ``None``: no change (parallel from ``PARALLEL_MIN_ELEMENTS``, on Numba's whole pool).
+
+    ``n`` is checked when the object is made; one object may be entered again and again (and
+    nested). Measured by ``benchmarks/kernel_threads.py``.
+    """
+
+    def __init__(self, n):
+        if n not in (None, "auto") and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1):
+            raise ValueError(f"kernel_threads must be None, 'auto' or an integer >= 1, got {n!r}")
+        self.n = n if n in (None, "auto") else int(n)
+
+    def __enter__(self):
+        pool = self.n if isinstance(self.n, int) and self.n > 1 else None
+        _LOCAL.__dict__.setdefault("saved", []).append(
+            (getattr(_LOCAL, "threads", None), pool and numba.get_num_threads())
+        )
+        if self.n is not None:
+            _LOCAL.threads = self.n
+        if pool:
+            numba.set_num_threads(min(pool, numba.config.NUMBA_NUM_THREADS))
+        return self
+
+    def __exit__(self, *exc):
+        _LOCAL.threads, pool = _LOCAL.saved.pop()
+        if pool is not None:
+            numba.set_num_threads(pool)
+
+    def __repr__(self):
+        return f"kernel_threads({self.n!r})"
+
+
 def loop(name, size, **constants):
     """The loop ``name`` with ``constants`` (KIND, HMODE, FIXED_A) as compile-time globals,
-    parallel for ``size`` elements or more, else its serial twin."""
-    parallel = size >= PARALLEL_MIN_ELEMENTS
+    parallel for ``size`` elements or more (see ``kernel_threads``), else its serial twin."""
+    threads = getattr(_LOCAL, "threads", None)
+    parallel = threads != 1 and size >= (AUTO_PARALLEL_MIN_ELEMENTS if threads == "auto" else PARALLEL_MIN_ELEMENTS)
     table = PARALLEL if parallel else SERIAL
     key = (name, *sorted(constants.items()))
     f = table.get(key)

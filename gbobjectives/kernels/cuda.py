@@ -70,14 +70,14 @@ def _elementwise_value(kind, params, y, z, w, cw, out):
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         t, wi = row_class_weight(y, w, cw, i)
-        softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h)
+        softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h, None)
 
 
 @cuda.jit
 def _softmax_value(gamma, y, z, w, cw, out):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         t, wi = row_class_weight(y, w, cw, i)
-        out[i] = softmax_focal_value(z, i, t, gamma) * wi
+        out[i] = softmax_focal_value(z, i, t, gamma, None) * wi
 
 
 @cuda.jit

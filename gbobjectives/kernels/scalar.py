@@ -258,26 +258,52 @@ def elem_grad_hess(kind, hmode, y, z, a, b, c):
 
 
 # ---- softmax focal (cross-entropy when gamma == 0), one row at a time --------------------------
+# ``e``: None (the row's exps computed here, with libm's exp: the GPU kernels), or the row's
+# exp(z_j - max z) computed beforehand by ``softmax_exps`` (the CPU loops, which compute them
+# for a block of rows in one vectorised pass). Either way each exp is the same function of z.
 @njit(forceinline=True)
-def _softmax_row_terms(z, i, t):
+def _row_max(z, i):
+    zmax = np.float64(z[i, 0])
+    for j in range(1, z.shape[1]):
+        if z[i, j] > zmax:
+            zmax = np.float64(z[i, j])
+    return zmax
+
+
+@njit(forceinline=True)
+def softmax_exps(z, i0, e):
+    """e[r, j] = exp(z[i0 + r, j] - max_j z[i0 + r, j]) for the rows of the C-ordered scratch
+    ``e``: one flat loop over the block, which LLVM vectorises (the arithmetic exp)."""
+    k = z.shape[1]
+    for r in range(e.shape[0]):
+        zmax = _row_max(z, i0 + r)
+        for j in range(k):
+            e[r, j] = np.float64(z[i0 + r, j]) - zmax
+    flat = e.reshape(e.size)
+    for m in range(flat.size):
+        flat[m] = exp(flat[m])
+
+
+@njit(forceinline=True)
+def _softmax_row_terms(z, i, t, e):
     """zmax, S = sum_j exp(z_j - zmax), q = 1 - p_t and log p_t for row i, true class t.
 
     q is summed over the other classes (never 1 - p_t), log p_t from log1p when p_t > 1/2.
     """
     k = z.shape[1]
-    zmax = np.float64(z[i, 0])
-    for j in range(1, k):
-        if z[i, j] > zmax:
-            zmax = np.float64(z[i, j])
-    s_all = 0.0
-    s_oth = 0.0
-    for j in range(k):
-        e = math.exp(np.float64(z[i, j]) - zmax)
-        s_all += e
-        if j != t:
-            s_oth += e
+    zmax = _row_max(z, i)
     z_t = np.float64(z[i, t]) - zmax
-    e_t = math.exp(z_t)
+    s_oth = 0.0
+    if e is None:
+        for j in range(k):
+            if j != t:
+                s_oth += math.exp(np.float64(z[i, j]) - zmax)
+        e_t = math.exp(z_t)
+    else:
+        for j in range(k):
+            s_oth += e[j] if j != t else 0.0
+        e_t = e[t]
+    s_all = s_oth + e_t
     q = s_oth / s_all
     if s_oth < e_t:
         logp = -log1p_unit(s_oth / e_t)
@@ -287,23 +313,24 @@ def _softmax_row_terms(z, i, t):
 
 
 @njit(forceinline=True)
-def softmax_focal_value(z, i, t, gamma):
-    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t)
+def softmax_focal_value(z, i, t, gamma, e):
+    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t, e)
     if gamma == 0.0:
         return -logp
     return -_power(q, gamma) * logp
 
 
 @njit(forceinline=True)
-def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h):
-    """Write w * grad and w * (diagonal) curvature of row i into g[i, :], h[i, :].
+def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h, e):
+    """Write w * grad and w * (diagonal) curvature of row i into g[i, :], h[i, :] (``e``: see
+    above).
 
     ``factor`` scales the curvature (2 for XGBoost's softprob convention, K/(K-1) for
     LightGBM's); ``hmode`` H_EXACT or H_FLOORED.
     """
     k = z.shape[1]
-    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t)
-    p_t = 1.0 - q
+    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t, e)
+    p_t = e_t / s_all  # not 1 - q, which cancels when p_t is tiny (a confidently wrong row)
     if q <= 0.0:
         for j in range(k):
             g[i, j] = 0.0
@@ -322,7 +349,7 @@ def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h):
     b = -(gamma - 1.0) * a_q + ((gamma * logp if gamma > 0.0 else 0.0) + gamma + 1.0)
     c2 = p_t * q * qg * b if p_t > 0.0 else 0.0  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
     for j in range(k):
-        p_j = math.exp(np.float64(z[i, j]) - zmax) / s_all
+        p_j = (math.exp(np.float64(z[i, j]) - zmax) if e is None else e[j]) / s_all
         if j == t:
             d_p = q  # d_j - p_j = 1 - p_t, exactly
             pj1 = p_t * q

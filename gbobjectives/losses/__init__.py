@@ -1,5 +1,6 @@
 """Loss objects (layer 3) and their registry."""
 
+from ..kernels.cpu import kernel_threads
 from .base import Loss
 from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights
 from .regression import Huber, LogCosh, PseudoHuber, Quantile
@@ -49,4 +50,5 @@ __all__ = [
     "Quantile",
     "effective_number_weights",
     "get_loss",
+    "kernel_threads",
 ]

@@ -147,6 +147,19 @@ def class_labels(y, n, n_classes, device=False):
     return y
 
 
+def output_dtype(dtype, default):
+    """The dtype of grad/hess: ``default`` (the raw scores') for None, else float32 or float64."""
+    if dtype is None:
+        return default
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be None, float32 or float64, got {dtype!r}")
+    return dt
+
+
 def weights(sample_weight, n, device=False):
     """Sample weights: None, or finite non-negative values of shape (n,)."""
     if sample_weight is None:

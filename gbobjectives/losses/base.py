@@ -30,12 +30,15 @@ class Loss:
 
     - ``value(y, raw, sample_weight=None)``: per-row loss times the weight, shaped like ``raw``
       for element-wise losses and ``(n,)`` for softmax losses;
-    - ``grad_hess(y, raw, sample_weight=None)``: derivative and curvature with respect to the
-      raw margin, shaped like ``raw``, in ``raw``'s dtype, weights applied;
+    - ``grad_hess(y, raw, sample_weight=None, *, dtype=None)``: derivative and curvature with
+      respect to the raw margin, shaped like ``raw`` (and in its memory order), weights applied;
+      computed in float64 and written in ``dtype`` (None: ``raw``'s; float32 is what XGBoost and
+      LightGBM store, so asking for it saves them a conversion);
     - ``init_score(y, sample_weight=None)``: the optimal constant raw score;
     - ``inverse_link(raw)``: raw scores to predictions;
     - ``mean(y, raw, sample_weight=None)``: the weighted mean loss (the metric);
-    - ``__call__(y_true, y_pred, sample_weight=None)``: ``grad_hess``, for scikit-learn wrappers.
+    - ``__call__(y_true, y_pred, sample_weight=None)``: ``grad_hess`` in float32, for the
+      scikit-learn wrappers of XGBoost and LightGBM (both keep gradients in float32).
 
     ``hessian=`` chooses the curvature: ``"exact"`` is the true second derivative of the
     documented loss (zero or negative where the math says so); the default is a positive
@@ -82,7 +85,7 @@ class Loss:
 
     # ---- public interface -------------------------------------------------------------------
     def __call__(self, y_true, y_pred, sample_weight=None):
-        return self.grad_hess(y_true, y_pred, sample_weight)
+        return self.grad_hess(y_true, y_pred, sample_weight, dtype=np.float32)
 
     def mean(self, y, raw, sample_weight=None):
         """Weighted mean loss: sum(w * loss) / sum(w), averaged over outputs."""
@@ -103,7 +106,7 @@ class Loss:
     def value(self, y, raw, sample_weight=None):
         raise NotImplementedError
 
-    def grad_hess(self, y, raw, sample_weight=None):
+    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None):
         raise NotImplementedError
 
     def init_score(self, y, sample_weight=None):
@@ -121,19 +124,25 @@ def _backend(raw, *arrays):
     """The loops' module for ``raw`` and ``arrays`` ready for it (on the GPU: moved to or viewed
     on the device, an absent weight as an empty array)."""
     if not v.is_device(raw):
-        return cpu, _numpy_empty, [_or_empty(a) for a in arrays]
+        return cpu, np.empty, [_or_empty(a) for a in arrays]
     cu = v.cuda_kernels()
     return cu, cu.empty, [cu.as_device(_or_empty(a)) for a in arrays]
 
 
-def _numpy_empty(shape, dtype):
-    return np.empty(shape, dtype)
+def _grad_hess_outputs(empty, raw2, dtype):
+    """Two outputs shaped like ``raw2``: in its memory order on the host (a Fortran-ordered
+    multi-output score from LightGBM gets Fortran-ordered gradients, which it flattens without
+    a copy), C order on the GPU; dtype ``raw2``'s unless given."""
+    dtype = v.output_dtype(dtype, raw2.dtype)
+    if empty is np.empty:
+        return np.empty_like(raw2, dtype), np.empty_like(raw2, dtype)
+    return empty(raw2.shape, dtype), empty(raw2.shape, dtype)
 
 
-def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY):
+def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY, dtype=None):
     raw2 = v.as_2d(raw)
     mod, empty, (params, y2, w, cw) = _backend(raw, params, y2, w, cw)
-    g, h = empty(raw2.shape, raw2.dtype), empty(raw2.shape, raw2.dtype)
+    g, h = _grad_hess_outputs(empty, raw2, dtype)
     mod.elementwise_grad_hess(kind, hmode, params, y2, raw2, w, cw, g, h)
     return g.reshape(raw.shape), h.reshape(raw.shape)
 
@@ -146,9 +155,9 @@ def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
     return out.reshape(raw.shape)
 
 
-def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY):
+def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY, dtype=None):
     mod, empty, (y, w, cw) = _backend(raw, y, w, cw)
-    g, h = empty(raw.shape, raw.dtype), empty(raw.shape, raw.dtype)
+    g, h = _grad_hess_outputs(empty, raw, dtype)
     mod.softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw, g, h)
     return g, h
 

@@ -1,0 +1,116 @@
+"""Threads of the CPU loops (``kernel_threads``) and the dtype/memory order of grad and hess."""
+
+import pickle
+
+import lightgbm as lgb
+import numba
+import numpy as np
+import pytest
+from conftest import ALL_CASES, K, build, make_data
+
+import gbobjectives as gb
+import gbobjectives.lightgbm as gl
+import gbobjectives.xgboost as gx
+from gbobjectives.kernels import cpu
+
+N_PARALLEL = 2 * cpu.PARALLEL_MIN_ELEMENTS  # large enough for the parallel loops
+
+
+def _loop_is_serial(size):
+    f = cpu.loop("elementwise_grad_hess", size, KIND=0, HMODE=0)
+    return f in cpu.SERIAL.values()
+
+
+def test_kernel_threads_chooses_the_loop():
+    assert not _loop_is_serial(N_PARALLEL)
+    with gb.kernel_threads(1):
+        assert _loop_is_serial(N_PARALLEL)
+        with gb.kernel_threads(None):  # None changes nothing: still serial
+            assert _loop_is_serial(N_PARALLEL)
+    with gb.kernel_threads("auto"):
+        assert _loop_is_serial(cpu.AUTO_PARALLEL_MIN_ELEMENTS - 1)
+        assert not _loop_is_serial(cpu.AUTO_PARALLEL_MIN_ELEMENTS)
+    with gb.kernel_threads(2):
+        assert not _loop_is_serial(N_PARALLEL)
+    assert not _loop_is_serial(N_PARALLEL)
+
+
+def test_kernel_threads_sets_and_restores_numba_pool():
+    before = numba.get_num_threads()
+    ctx = gb.kernel_threads(1)
+
+    def fail_inside():
+        with ctx, ctx:  # re-entered and nested
+            assert cpu._LOCAL.threads == 1
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):  # left by an exception: restored
+        fail_inside()
+    assert getattr(cpu._LOCAL, "threads", None) is None
+    with gb.kernel_threads(1000):
+        assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+    assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("threads", [1, 2, "auto", None])
+@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.Focal(2.0, alpha=0.3), gb.CrossEntropy()])
+def test_results_do_not_depend_on_threads(loss, threads):
+    multi = loss.name == "cross_entropy"
+    n = N_PARALLEL // K if multi else N_PARALLEL
+    y, raw, w = make_data("multi" if multi else ("binary" if loss.name == "focal" else "reg"), n=n)
+    g0, h0 = loss.grad_hess(y, raw, w)
+    with gb.kernel_threads(threads):
+        g, h = loss.grad_hess(y, raw, w)
+    np.testing.assert_array_equal(g, g0)
+    np.testing.assert_array_equal(h, h0)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2", "serial"])
+def test_bad_kernel_threads_raise_when_made(bad):
+    with pytest.raises(ValueError, match="kernel_threads"):
+        gb.kernel_threads(bad)
+    with pytest.raises(ValueError, match="kernel_threads"):
+        gx.objective(gb.Huber(), kernel_threads=bad)
+    with pytest.raises(ValueError, match="kernel_threads"):
+        gl.metric(gb.Huber(), kernel_threads=bad)
+
+
+def test_adapters_keep_kernel_threads_when_pickled():
+    for obj in (gx.objective(gb.Huber(), kernel_threads=3), gl.objective(gb.Huber(), kernel_threads=3)):
+        assert pickle.loads(pickle.dumps(obj)).kernel_threads == 3
+    assert gx.objective(gb.Huber()).kernel_threads == "auto"
+    assert gl.objective(gb.Huber()).kernel_threads is None
+
+
+@pytest.mark.parametrize(("name", "params", "problem"), ALL_CASES)
+def test_float32_output_is_the_float64_result_rounded(name, params, problem):
+    loss = build(name, params)
+    y, raw, w = make_data(problem)
+    if problem == "multi":
+        raw = np.asfortranarray(raw)  # LightGBM's layout: kept
+    g64, h64 = loss.grad_hess(y, raw, w)
+    g32, h32 = loss.grad_hess(y, raw, w, dtype=np.float32)
+    assert g32.dtype == h32.dtype == np.float32
+    np.testing.assert_array_equal(g32, g64.astype(np.float32))
+    np.testing.assert_array_equal(h32, h64.astype(np.float32))
+    assert g32.flags.f_contiguous == raw.flags.f_contiguous == h32.flags.f_contiguous
+    g, h = loss(y, raw, w)  # the scikit-learn wrappers' entry: float32
+    np.testing.assert_array_equal(g, g32)
+    np.testing.assert_array_equal(h, h32)
+
+
+@pytest.mark.parametrize("bad", [np.int32, np.float16, "complex128", "nonsense"])
+def test_bad_dtype_raises(bad):
+    y, raw, _ = make_data("reg")
+    with pytest.raises(ValueError, match="dtype"):
+        gb.Huber().grad_hess(y, raw, dtype=bad)
+
+
+def test_lightgbm_objective_returns_its_own_layout():
+    """float32, Fortran order: LightGBM flattens them (order='F') and keeps them without a copy."""
+    y, raw, _ = make_data("multi")
+    ds = lgb.Dataset(np.zeros((len(y), 1)), y).construct()
+    g, h = gl.objective(gb.CrossEntropy())(np.asfortranarray(raw), ds)
+    assert g.dtype == h.dtype == np.float32 and g.flags.f_contiguous and h.flags.f_contiguous
+    assert np.shares_memory(g, g.ravel(order="F")) and np.shares_memory(h, h.ravel(order="F"))
+    np.testing.assert_array_equal(g, gb.CrossEntropy().grad_hess(y, raw)[0].astype(np.float32))
