@@ -15,6 +15,7 @@ benchmarks/results/kernel_threads.md.
 import argparse
 import os
 import platform
+import sys
 
 import numpy as np
 
@@ -54,11 +55,11 @@ def run(n, d, rounds, pairs, threads, libs):
     return rows
 
 
-def table(rows, n, d, rounds, pairs, threads):
+def table(rows, n, d, rounds, pairs, threads, command="python -m benchmarks.kernel_threads"):
     lines = [
         f"{n:,} rows x {d} features, {rounds} rounds, booster on {threads} threads, median of {pairs} "
         f"alternating triples ({platform.processor() or platform.machine()}, {os.cpu_count()} cores). "
-        "Command: `python -m benchmarks.kernel_threads`.",
+        f"Command: `{command}`.",
         "",
         "Ratios: training time with gbobjectives / with the built-in objective (range in brackets). "
         'Defaults: XGBoost `kernel_threads="auto"` (serial below 2M elements per call: the 1M-row '
@@ -84,7 +85,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     n, rounds, pairs = (5000, 3, 1) if args.smoke else (args.rows, args.rounds, args.pairs)
     rows = run(n, 20, rounds, pairs, args.threads, args.lib)
-    text = table(rows, n, 20, rounds, pairs, args.threads)
+    command = " ".join(["python -m benchmarks.kernel_threads", *(argv if argv is not None else sys.argv[1:])])
+    text = table(rows, n, 20, rounds, pairs, args.threads, command)
     print(text)
     save("kernel_threads", args.smoke, "Kernel threads inside training: serial vs Numba's pool", text)
 
