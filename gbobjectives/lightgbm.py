@@ -21,7 +21,7 @@ LightGBM stores them (float32, in the scores' order), so it takes them without a
 import numpy as np
 
 from . import _training as T
-from .losses import get_loss
+from .losses import get_loss, grad_hess_in
 from .losses import kernel_threads as _threads
 
 
@@ -53,7 +53,7 @@ class Objective(_PerDataset):
     def __call__(self, preds, train_data):
         d = self._cache.get(preds, train_data)
         with self._threads:  # float32 and in the scores' (Fortran) order: LightGBM's own layout
-            return d.loss.grad_hess(d.y, preds, d.w, dtype=np.float32)
+            return grad_hess_in(d.loss, d.y, preds, d.w, np.float32)
 
 
 class Metric(_PerDataset):

@@ -1,7 +1,7 @@
 """Loss objects (layer 3) and their registry."""
 
 from ..kernels.cpu import kernel_threads
-from .base import Loss
+from .base import Loss, grad_hess_in
 from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights
 from .regression import Huber, LogCosh, PseudoHuber, Quantile
 
@@ -50,5 +50,6 @@ __all__ = [
     "Quantile",
     "effective_number_weights",
     "get_loss",
+    "grad_hess_in",
     "kernel_threads",
 ]

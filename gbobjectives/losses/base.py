@@ -4,6 +4,8 @@ weighted means, numeric optimal constants.
 Layer 3: imports the kernels, never the adapters.
 """
 
+import inspect
+
 import numpy as np
 
 from ..kernels import cpu, scalar
@@ -85,7 +87,7 @@ class Loss:
 
     # ---- public interface -------------------------------------------------------------------
     def __call__(self, y_true, y_pred, sample_weight=None):
-        return self.grad_hess(y_true, y_pred, sample_weight, dtype=np.float32)
+        return grad_hess_in(self, y_true, y_pred, sample_weight, np.float32)
 
     def mean(self, y, raw, sample_weight=None):
         """Weighted mean loss: sum(w * loss) / sum(w), averaged over outputs."""
@@ -114,6 +116,14 @@ class Loss:
 
     def inverse_link(self, raw):
         return np.asarray(raw)
+
+
+def grad_hess_in(loss, y, raw, sample_weight, dtype):
+    """``loss.grad_hess`` written in ``dtype``; a user's loss whose ``grad_hess`` predates the
+    ``dtype=`` keyword returns its own result (XGBoost and LightGBM convert it themselves)."""
+    if "dtype" in inspect.signature(loss.grad_hess).parameters:
+        return loss.grad_hess(y, raw, sample_weight, dtype=dtype)
+    return loss.grad_hess(y, raw, sample_weight)
 
 
 # ---- calls into the loops, shared by the loss families -------------------------------------
