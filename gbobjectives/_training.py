@@ -8,6 +8,7 @@ import weakref
 import numpy as np
 
 from .losses import ClassBalanced, Focal, Quantile, get_loss
+from .losses import kernel_threads as _threads_of
 
 # Threads of the CPU loops inside a booster's training (``gbobjectives.kernel_threads``), as
 # measured by benchmarks/kernel_threads.py on 2 cores:
@@ -113,3 +114,25 @@ class PerDataset:
                 y, w = to_device(y), None if w is None else to_device(w)
             got = self._cache[data] = _Inputs(y, w, loss, n)
         return got
+
+
+class Callable:
+    """Base of both adapters' objectives and metrics: the loss, its per-data inputs (``_bind``:
+    bound to the training data, for objectives), the threads of the CPU loops during a call
+    (``gbobjectives.kernel_threads``), and pickling by the constructor's arguments (``_state``;
+    the per-data cache stays behind, e.g. when xgboost.dask ships the objective to a worker)."""
+
+    _bind = False
+    _state = ("loss", "kernel_threads")
+
+    def __init__(self, loss, kernel_threads):
+        self.loss = get_loss(loss)
+        self.kernel_threads = kernel_threads
+        self._threads = _threads_of(kernel_threads)
+        self._cache = PerDataset(self.loss, self._bind)
+
+    def __getstate__(self):
+        return {name: getattr(self, name) for name in self._state}
+
+    def __setstate__(self, state):
+        self.__init__(**state)

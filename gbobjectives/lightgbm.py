@@ -21,28 +21,16 @@ LightGBM stores them (float32, in the scores' order), so it takes them without a
 import numpy as np
 
 from . import _training as T
-from .losses import get_loss, grad_hess_in
-from .losses import kernel_threads as _threads
+from .losses import grad_hess_in
 
 
-class _PerDataset:
+class _PerDataset(T.Callable):
     """Labels and weights read once per Dataset; the CPU loops run on ``kernel_threads``
     threads during the call (see ``gbobjectives.kernel_threads``; None by default: Numba's pool,
     which shares LightGBM's OpenMP runtime)."""
 
-    _bind = False
-
     def __init__(self, loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
-        self.loss = get_loss(loss)
-        self.kernel_threads = kernel_threads
-        self._threads = _threads(kernel_threads)
-        self._cache = T.PerDataset(self.loss, bind=self._bind)
-
-    def __getstate__(self):
-        return {"loss": self.loss, "kernel_threads": self.kernel_threads}
-
-    def __setstate__(self, state):
-        self.__init__(**state)
+        super().__init__(loss, kernel_threads)
 
 
 class Objective(_PerDataset):

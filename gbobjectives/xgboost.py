@@ -17,8 +17,6 @@ cached once per DMatrix, not re-read every round.
 import numpy as np
 
 from . import _training as T
-from .losses import get_loss
-from .losses import kernel_threads as _threads
 
 
 def _cuda():
@@ -39,20 +37,17 @@ def check_device(device):
     return device
 
 
-class _DeviceAware:
+class _DeviceAware(T.Callable):
     """Per-DMatrix inputs, cached once (labels and weights uploaded once on the GPU path and
     released with the DMatrix); raw scores uploaded each round. ``kernel_threads``: threads of
     the CPU loops during the call (see ``gbobjectives.kernel_threads``); ``"auto"`` by default:
     serial for short calls, as XGBoost's own OpenMP threads are still spinning then."""
 
-    _bind = False
+    _state = ("loss", "device", "kernel_threads")
 
     def __init__(self, loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
-        self.loss = get_loss(loss)
         self.device = check_device(device)
-        self.kernel_threads = kernel_threads
-        self._threads = _threads(kernel_threads)
-        self._cache = T.PerDataset(self.loss, self._bind)
+        super().__init__(loss, kernel_threads)
 
     def _on_cuda(self, predt):
         if self.device == "auto":
@@ -64,12 +59,6 @@ class _DeviceAware:
 
     def _raw(self, predt):
         return _cuda().as_device(predt) if self._on_cuda(predt) else predt
-
-    def __getstate__(self):  # picklable for xgboost.dask: the per-DMatrix cache stays behind
-        return {"loss": self.loss, "device": self.device, "kernel_threads": self.kernel_threads}
-
-    def __setstate__(self, state):
-        self.__init__(**state)
 
 
 class Objective(_DeviceAware):

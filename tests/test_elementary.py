@@ -1,4 +1,4 @@
-"""The vectorisable exp / expm1 / log1p of kernels/elementary.py against NumPy's libm versions."""
+"""The vectorisable exp / expm1 / log1p / log of kernels/elementary.py against NumPy's libm versions."""
 
 import math
 
@@ -20,13 +20,18 @@ def _apply(which, x, out):
             out[i] = el.exp(x[i])
         elif which == 1:
             out[i] = el.expm1(x[i])
-        else:
+        elif which == 2:
             out[i] = el.log1p_unit(x[i])
+        else:
+            out[i] = el.log_ge1(x[i])
+
+
+NAMES = ("exp", "expm1", "log1p_unit", "log_ge1")
 
 
 def apply(name, x):
     out = np.empty_like(x)
-    _apply(("exp", "expm1", "log1p_unit").index(name), x, out)
+    _apply(NAMES.index(name), x, out)
     return out
 
 
@@ -59,6 +64,21 @@ def test_log1p_unit_within_two_ulps(lo, hi):
     assert ulps(apply("log1p_unit", x), np.log1p(x)).max() <= 4.0
 
 
+@pytest.mark.parametrize(("lo", "hi"), [(0.0, 1e-12), (0.0, 1.0), (0.0, 3.0), (0.0, 709.0)])
+def test_log_ge1_within_four_ulps(lo, hi):
+    """x = exp(u) >= 1: from just above 1 (where log x ~ x - 1 must keep its relative accuracy)
+    to near the largest double."""
+    x = np.exp(np.random.default_rng(3).uniform(lo, hi, 100_000))
+    assert ulps(apply("log_ge1", x), np.log(x)).max() <= 4.0  # log1p_unit's bound
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=1.0, max_value=1.7976931348623157e308))
+def test_log_ge1_fuzzed(x):
+    a = np.array([x])
+    assert ulps(apply("log_ge1", a), np.log(a))[0] <= 4.0
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False, min_value=-800.0, max_value=709.7))
 def test_exp_and_expm1_fuzzed(x):
@@ -83,9 +103,14 @@ def test_special_values_as_libm():
     assert 0.0 < apply("exp", np.array([-740.0]))[0] < TINY
     u = np.array([0.0, 5e-324, 1e-300, 1.0, np.nan])
     np.testing.assert_array_equal(apply("log1p_unit", u), np.log1p(u))
+    v = np.array([1.0, 2.0, 4.0, np.inf, np.nan])
+    np.testing.assert_array_equal(apply("log_ge1", v), np.log(v))
 
 
 def test_device_equivalents_name_every_function():
+    assert set(el.DEVICE_EQUIVALENTS) == set(NAMES)
     for name, f in el.DEVICE_EQUIVALENTS.items():
-        assert f(0.5) == pytest.approx(float(apply(name, np.array([0.5]))[0]), rel=1e-15)
-        assert f in (math.exp, math.expm1, math.log1p)
+        x = 1.5  # in every function's domain (log1p_unit: [0, 1] after the shift below)
+        x = x - 1.0 if name == "log1p_unit" else x
+        assert f(x) == pytest.approx(float(apply(name, np.array([x]))[0]), rel=1e-15)
+        assert f in (math.exp, math.expm1, math.log1p, math.log)

@@ -114,3 +114,30 @@ def test_lightgbm_objective_returns_its_own_layout():
     assert g.dtype == h.dtype == np.float32 and g.flags.f_contiguous and h.flags.f_contiguous
     assert np.shares_memory(g, g.ravel(order="F")) and np.shares_memory(h, h.ravel(order="F"))
     np.testing.assert_array_equal(g, gb.CrossEntropy().grad_hess(y, raw)[0].astype(np.float32))
+
+
+class _OldSignature(gb.Loss):
+    """A user's loss written before ``grad_hess`` took ``dtype=``: squared error, float64 out."""
+
+    hessian_modes = ("exact",)
+    default_hessian = "exact"
+
+    def grad_hess(self, y, raw, sample_weight=None):
+        return np.asarray(raw, np.float64) - y, np.ones_like(raw, np.float64)
+
+
+def test_loss_without_dtype_keyword_still_trains():
+    """The adapters ask for float32 only from a grad_hess that takes dtype=; the answer is
+    looked up once per function, so old and new signatures side by side each get theirs."""
+    y, raw, _ = make_data("reg")
+    ds = lgb.Dataset(np.zeros((len(y), 1)), y).construct()
+    y = ds.get_label()  # LightGBM keeps labels in float32
+    for _ in range(2):  # second round: from the cache
+        g, h = gl.objective(_OldSignature())(raw, ds)
+        assert g.dtype == np.float64  # its own result, which LightGBM converts
+        np.testing.assert_array_equal(g, raw - y)
+        g, _ = _OldSignature()(y, raw)
+        np.testing.assert_array_equal(g, raw - y)
+        g, h = gl.objective(gb.Huber(1e9))(raw, ds)
+        assert g.dtype == h.dtype == np.float32
+        np.testing.assert_array_equal(g, (raw - y).astype(np.float32))

@@ -37,13 +37,14 @@ from .scalar import (
     FOCAL,
     elem_grad_hess,
     elem_value,
+    exp,
     row_class_weight,
-    softmax_exps,
-    softmax_focal_grad_hess_row,
+    softmax_focal_coefs,
+    softmax_focal_elem,
     softmax_focal_value,
 )
 
-ROW_BLOCK = 256  # softmax rows per block (the block's exps: a 256 x k float64 scratch)
+ROW_BLOCK = 256  # softmax rows per block (scratch: the block's exps, k x 256, and 8 x 256)
 KIND = HMODE = -1  # placeholders: only the per-kind copies are compiled, each with its own
 FIXED_A = -1.0  # >= 0: the loss's first parameter (focal gamma) as a constant of the copy
 
@@ -77,16 +78,77 @@ def _elementwise_value(params, y, z, w, cw, out):
         out[i] = elem_value(KIND, yi, np.float64(z[i]), a) * _weight(w, cw, i, yi)
 
 
+@njit(forceinline=True)
+def _softmax_block(y, z, w, cw, i0, zt, ex, tt, wv, cf):
+    """The sums of rows i0 .. i0 + nb - 1 (nb = ``tt.size``), in passes over the block's rows
+    one class at a time, each a loop that LLVM vectorises. The block is first copied transposed,
+    zt[j, r] = z[i0 + r, j] (row by row: sequential reads in either memory order), so that the
+    passes read contiguous memory. Then ex[j, r] = exp(z - zmax) (the arithmetic exp), cf[0]
+    zmax, cf[1] s_oth, cf[2] e_t, cf[3] z_t - zmax; tt and wv the rows' labels and weights. The
+    row's math is then ``scalar.softmax_focal_*`` of cf[1:4]."""
+    nb = tt.size
+    k = z.shape[1]
+    for r in range(nb):
+        t, wi = row_class_weight(y, w, cw, i0 + r)
+        tt[r] = t
+        wv[r] = wi
+        for j in range(k):
+            zt[j, r] = np.float64(z[i0 + r, j])
+    for r in range(nb):
+        cf[0, r] = zt[0, r]
+    for j in range(1, k):
+        for r in range(nb):
+            cf[0, r] = max(cf[0, r], zt[j, r])
+    for r in range(nb):
+        cf[1, r] = 0.0
+    for j in range(k):
+        for r in range(nb):
+            ex[j, r] = exp(zt[j, r] - cf[0, r])
+            cf[1, r] += ex[j, r] if j != tt[r] else 0.0  # the other classes, never 1 - p_t
+    for r in range(nb):
+        cf[2, r] = ex[tt[r], r]
+        cf[3, r] = zt[tt[r], r] - cf[0, r]
+
+
+@njit(forceinline=True)
+def _softmax_scratch(k):
+    """zt, ex, ht, tt, wv, cf for one block of ROW_BLOCK rows (see ``_softmax_block``)."""
+    return (
+        np.empty((k, ROW_BLOCK)),
+        np.empty((k, ROW_BLOCK)),
+        np.empty((k, ROW_BLOCK)),
+        np.empty(ROW_BLOCK, np.int64),
+        np.empty(ROW_BLOCK),
+        np.empty((8, ROW_BLOCK)),
+    )
+
+
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
     gamma = gamma if FIXED_A < 0.0 else FIXED_A
     n, k = z.shape
-    for b in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):  # blocks of rows: exps in one pass each
+    for b in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):  # blocks of rows, in vectorised passes
         i0 = b * ROW_BLOCK
-        e = np.empty((min(ROW_BLOCK, n - i0), k))
-        softmax_exps(z, i0, e)
-        for r in range(e.shape[0]):
-            t, wi = row_class_weight(y, w, cw, i0 + r)
-            softmax_focal_grad_hess_row(z, i0 + r, t, gamma, HMODE, factor, wi, g, h, e[r])
+        nb = min(ROW_BLOCK, n - i0)
+        zt, ex, ht, tt, wv, cf = _softmax_scratch(k)
+        tt, wv = tt[:nb], wv[:nb]
+        _softmax_block(y, z, w, cw, i0, zt, ex, tt, wv, cf)
+        for r in range(nb):  # the rows' shared coefficients, over cf[1:4]
+            s_all, q, p_t, f, c2, qg, inv_q = softmax_focal_coefs(cf[1, r], cf[2, r], cf[3, r], gamma)
+            cf[1, r], cf[2, r], cf[3, r], cf[4, r] = s_all, q, p_t, f
+            cf[5, r], cf[6, r], cf[7, r] = c2, qg, inv_q
+        gt = zt  # zt is spent: the block's weighted gradients, transposed
+        for j in range(k):  # every class of every row
+            for r in range(nb):
+                gj, hj = softmax_focal_elem(
+                    ex[j, r] / cf[1, r], tt[r] == j, cf[2, r], cf[3, r], cf[4, r], cf[5, r],
+                    cf[6, r], cf[7, r], HMODE,
+                )  # fmt: skip
+                gt[j, r] = wv[r] * gj
+                ht[j, r] = wv[r] * factor * hj
+        for r in range(nb):  # written back row by row, like the reads
+            for j in range(k):
+                g[i0 + r, j] = gt[j, r]
+                h[i0 + r, j] = ht[j, r]
 
 
 def _softmax_value(gamma, y, z, w, cw, out):
@@ -94,11 +156,12 @@ def _softmax_value(gamma, y, z, w, cw, out):
     n, k = z.shape
     for b in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):
         i0 = b * ROW_BLOCK
-        e = np.empty((min(ROW_BLOCK, n - i0), k))
-        softmax_exps(z, i0, e)
-        for r in range(e.shape[0]):
-            t, wi = row_class_weight(y, w, cw, i0 + r)
-            out[i0 + r] = softmax_focal_value(z, i0 + r, t, gamma, e[r]) * wi
+        nb = min(ROW_BLOCK, n - i0)
+        zt, ex, _, tt, wv, cf = _softmax_scratch(k)
+        tt, wv = tt[:nb], wv[:nb]
+        _softmax_block(y, z, w, cw, i0, zt, ex, tt, wv, cf)
+        for r in range(nb):
+            out[i0 + r] = softmax_focal_value(cf[1, r], cf[2, r], cf[3, r], gamma) * wv[r]
 
 
 def _mean_abs_residual(y, z, w):

@@ -36,7 +36,9 @@ def _twins(module, wrap):
 _math = _twins(scalar, (lambda f: f) if config.ENABLE_CUDASIM else cuda.jit(device=True))
 elem_grad_hess = _math.elem_grad_hess
 elem_value = _math.elem_value
-softmax_focal_grad_hess_row = _math.softmax_focal_grad_hess_row
+softmax_row_sums = _math.softmax_row_sums
+softmax_focal_coefs = _math.softmax_focal_coefs
+softmax_focal_elem = _math.softmax_focal_elem
 softmax_focal_value = _math.softmax_focal_value
 element_label_weight = _math.element_label_weight
 row_class_weight = _math.row_class_weight
@@ -70,14 +72,22 @@ def _elementwise_value(kind, params, y, z, w, cw, out):
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         t, wi = row_class_weight(y, w, cw, i)
-        softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, wi, g, h, None)
+        zmax, s_oth, e_t = softmax_row_sums(z, i, t)
+        zt = np.float64(z[i, t]) - zmax
+        s_all, q, p_t, f, c2, qg, inv_q = softmax_focal_coefs(s_oth, e_t, zt, gamma)
+        for j in range(z.shape[1]):
+            p_j = math.exp(np.float64(z[i, j]) - zmax) / s_all
+            gj, hj = softmax_focal_elem(p_j, j == t, q, p_t, f, c2, qg, inv_q, hmode)
+            g[i, j] = wi * gj
+            h[i, j] = wi * factor * hj
 
 
 @cuda.jit
 def _softmax_value(gamma, y, z, w, cw, out):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         t, wi = row_class_weight(y, w, cw, i)
-        out[i] = softmax_focal_value(z, i, t, gamma, None) * wi
+        zmax, s_oth, e_t = softmax_row_sums(z, i, t)
+        out[i] = softmax_focal_value(s_oth, e_t, np.float64(z[i, t]) - zmax, gamma) * wi
 
 
 @cuda.jit

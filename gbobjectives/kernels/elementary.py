@@ -1,4 +1,4 @@
-"""exp, expm1 and log1p that the CPU loops can vectorise.
+"""exp, expm1, log1p and log that the CPU loops can vectorise.
 
 Layer 0 of the kernels: imports only Numba. The pip builds of llvmlite have no vector math
 library (SVML), so ``math.exp`` and ``math.log1p`` in a loop are one scalar libm call per element
@@ -7,10 +7,10 @@ arithmetic only (a range reduction, a polynomial and, for exp, building ``2**k``
 which LLVM turns into AVX instructions like any other arithmetic.
 
 Accuracy (tests/test_elementary.py, against NumPy over the whole range): exp and expm1 within
-2 ulps, log1p within 4; special values as libm (``exp(-inf) == 0``, ``exp(inf) == inf``, NaN in,
+2 ulps, log1p within 4, log (x >= 1) within 4; special values as libm (``exp(-inf) == 0``, ``exp(inf) == inf``, NaN in,
 NaN out; subnormal results included).
 
-``scalar.py`` calls ``exp``, ``expm1`` and ``log1p_unit`` by these names. The CUDA kernels
+``scalar.py`` calls ``exp``, ``expm1``, ``log1p_unit`` and ``log_ge1`` by these names. The CUDA kernels
 (``cuda.py``) compile the same scalar functions with ``math.exp``, ``math.expm1`` and
 ``math.log1p`` in their place (the GPU has its own fast libdevice versions), so
 ``DEVICE_EQUIVALENTS`` names the libm function each one stands for.
@@ -26,6 +26,7 @@ LN2_HI = 0.6931471803691238  # log(2) split so that k * LN2_HI is exact for |k| 
 LN2_LO = 1.9082149292705877e-10
 ROUND = 6755399441055744.0  # 1.5 * 2**52: x + ROUND rounds x to an integer, kept in the low bits
 EXP_ONE = 1023 << 52  # bits of 1.0
+MANTISSA = (1 << 52) - 1  # the mantissa's bits
 EXP_MAX = 710.0  # exp overflows above ~709.78 and underflows to 0 below ~-745.13
 EXP_MIN = -746.0
 # 1 / n! for n = 13 .. 2: Taylor series of (expm1(r) - r) / r**2 on |r| <= log(2)/2, where its
@@ -104,4 +105,21 @@ def log1p_unit(x):
     return (LN2 if big else 0.0) + u * p
 
 
-DEVICE_EQUIVALENTS = {"exp": math.exp, "expm1": math.expm1, "log1p_unit": math.log1p}
+@njit(forceinline=True)
+def log_ge1(x):
+    """log(x) for x >= 1 (what the softmax needs: a sum of exps whose largest is 1): x = 2**e m
+    with 1 <= m < 2 read from the bits, e log 2 + log1p(m - 1); both terms >= 0, so nothing
+    cancels. inf and NaN are returned as they are."""
+    bits = _bits(x)
+    e = (bits >> 52) - 1023
+    m = _from_bits((bits & MANTISSA) | EXP_ONE)
+    out = (e * LN2_LO + log1p_unit(m - 1.0)) + e * LN2_HI
+    return x if not x < math.inf else out
+
+
+DEVICE_EQUIVALENTS = {
+    "exp": math.exp,
+    "expm1": math.expm1,
+    "log1p_unit": math.log1p,
+    "log_ge1": math.log,
+}

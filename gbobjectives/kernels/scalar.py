@@ -4,10 +4,9 @@ Layer 1 of the package (see ``gbobjectives/__init__.py``). Everything here is a 
 ``numba.njit`` function without an explicit signature, so the same source compiles for the
 CPU loops (``cpu.py``) and for ``numba.cuda`` kernels (``cuda.py``). Nothing here allocates.
 All arithmetic is done in float64 whatever the input dtype (``np.float64(x)``: in Numba,
-``float(x)`` of a float32 stays float32). ``exp``, ``expm1`` and ``log1p_unit`` come from
-``elementary.py`` (arithmetic only, so the CPU loops vectorise; ``cuda.py`` puts the libm
-functions in their place); ``math.*`` elsewhere, and in the softmax rows, whose short inner
-loops stay scalar, where libm's exp is the faster one (measured: 9.6 vs 15.6 ms for 1M elements).
+``float(x)`` of a float32 stays float32). ``exp``, ``expm1``, ``log1p_unit`` and ``log_ge1``
+come from ``elementary.py`` (arithmetic only, so the CPU loops vectorise; ``cuda.py`` puts the
+libm functions in their place); ``math.*`` elsewhere (``softmax_row_sums``, the GPU's row).
 
 Every function is inlined into its caller (``forceinline``), so constant arguments (the loss
 kind, the curvature mode, a focal gamma of 0, 1 or 2) fold away and the CPU loops vectorise.
@@ -22,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .elementary import exp, expm1, log1p_unit
+from .elementary import exp, expm1, log1p_unit, log_ge1
 
 # ---- loss kinds understood by the element-wise loops ----------------------------------------
 HUBER = 0
@@ -257,109 +256,82 @@ def elem_grad_hess(kind, hmode, y, z, a, b, c):
     return quantile_grad_hess(r, a, b, c, hmode)
 
 
-# ---- softmax focal (cross-entropy when gamma == 0), one row at a time --------------------------
-# ``e``: None (the row's exps computed here, with libm's exp: the GPU kernels), or the row's
-# exp(z_j - max z) computed beforehand by ``softmax_exps`` (the CPU loops, which compute them
-# for a block of rows in one vectorised pass). Either way each exp is the same function of z.
+# ---- softmax focal (cross-entropy when gamma == 0) ---------------------------------------------
+# In three steps, so that the CPU loops can run each over a block of rows in vectorised passes
+# (cpu.py) and the GPU kernels row by row (``softmax_row_sums``, then the same two functions):
+# 1. the row's sums: zmax, s_oth = sum_{j != t} exp(z_j - zmax), e_t = exp(z_t - zmax);
+# 2. ``softmax_focal_coefs``: everything the row's classes share, from those three numbers;
+# 3. ``softmax_focal_elem``: each class's gradient and curvature from its p_j and the row's.
 @njit(forceinline=True)
-def _row_max(z, i):
+def softmax_row_sums(z, i, t):
+    """(zmax, s_oth, e_t) of row i, true class t, one row at a time (the GPU kernels; libm exp).
+    The other classes' mass is summed, never taken as 1 - p_t."""
+    k = z.shape[1]
     zmax = np.float64(z[i, 0])
-    for j in range(1, z.shape[1]):
-        if z[i, j] > zmax:
-            zmax = np.float64(z[i, j])
-    return zmax
-
-
-@njit(forceinline=True)
-def softmax_exps(z, i0, e):
-    """e[r, j] = exp(z[i0 + r, j] - max_j z[i0 + r, j]) for the rows of the C-ordered scratch
-    ``e``: one flat loop over the block, which LLVM vectorises (the arithmetic exp)."""
-    k = z.shape[1]
-    for r in range(e.shape[0]):
-        zmax = _row_max(z, i0 + r)
-        for j in range(k):
-            e[r, j] = np.float64(z[i0 + r, j]) - zmax
-    flat = e.reshape(e.size)
-    for m in range(flat.size):
-        flat[m] = exp(flat[m])
-
-
-@njit(forceinline=True)
-def _softmax_row_terms(z, i, t, e):
-    """zmax, S = sum_j exp(z_j - zmax), q = 1 - p_t and log p_t for row i, true class t.
-
-    q is summed over the other classes (never 1 - p_t), log p_t from log1p when p_t > 1/2.
-    """
-    k = z.shape[1]
-    zmax = _row_max(z, i)
-    z_t = np.float64(z[i, t]) - zmax
+    for j in range(1, k):
+        zmax = max(zmax, np.float64(z[i, j]))
     s_oth = 0.0
-    if e is None:
-        for j in range(k):
-            if j != t:
-                s_oth += math.exp(np.float64(z[i, j]) - zmax)
-        e_t = math.exp(z_t)
-    else:
-        for j in range(k):
-            s_oth += e[j] if j != t else 0.0
-        e_t = e[t]
-    s_all = s_oth + e_t
-    q = s_oth / s_all
-    if s_oth < e_t:
-        logp = -log1p_unit(s_oth / e_t)
-    else:
-        logp = z_t - math.log(s_all)
-    return zmax, s_all, q, logp, s_oth, e_t
+    for j in range(k):
+        if j != t:
+            s_oth += math.exp(np.float64(z[i, j]) - zmax)
+    return zmax, s_oth, math.exp(np.float64(z[i, t]) - zmax)
 
 
 @njit(forceinline=True)
-def softmax_focal_value(z, i, t, gamma, e):
-    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t, e)
+def softmax_logp_q(s_oth, e_t, zt):
+    """(s_all, p_t, q = 1 - p_t, log p_t) from the row's sums and zt = z_t - zmax. log p_t from
+    log1p when p_t > 1/2; s_all >= 1 (the largest exp is 1), so ``log_ge1`` applies."""
+    s_all = s_oth + e_t
+    lp_small = zt - log_ge1(s_all)
+    lp_big = -log1p_unit(s_oth / e_t) if s_oth < e_t else 0.0
+    logp = lp_big if s_oth < e_t else lp_small
+    # p_t = e_t / s_all, not 1 - q, which cancels when p_t is tiny (a confidently wrong row)
+    return s_all, e_t / s_all, s_oth / s_all, logp
+
+
+@njit(forceinline=True)
+def softmax_focal_value(s_oth, e_t, zt, gamma):
+    """Unweighted focal loss of a row, -(1 - p_t)**gamma log p_t, from its sums."""
+    s_all, p_t, q, logp = softmax_logp_q(s_oth, e_t, zt)
     if gamma == 0.0:
         return -logp
     return -_power(q, gamma) * logp
 
 
 @njit(forceinline=True)
-def softmax_focal_grad_hess_row(z, i, t, gamma, hmode, factor, w, g, h, e):
-    """Write w * grad and w * (diagonal) curvature of row i into g[i, :], h[i, :] (``e``: see
-    above).
+def softmax_focal_coefs(s_oth, e_t, zt, gamma):
+    """What every class of a row needs for its gradient and curvature, from the row's sums:
+    ``(s_all, q, p_t, f, c2, qg, inv_q)`` for ``softmax_focal_elem``.
 
-    ``factor`` scales the curvature (2 for XGBoost's softprob convention, K/(K-1) for
-    LightGBM's); ``hmode`` H_EXACT or H_FLOORED.
+    A row with q = 1 - p_t = 0 (all mass on the true class) gets f = c2 = qg = inv_q = 0: a zero
+    gradient and curvature. Branches are selects (both sides computed), so a loop over rows
+    vectorises.
     """
-    k = z.shape[1]
-    zmax, s_all, q, logp, s_oth, e_t = _softmax_row_terms(z, i, t, e)
-    p_t = e_t / s_all  # not 1 - q, which cancels when p_t is tiny (a confidently wrong row)
-    if q <= 0.0:
-        for j in range(k):
-            g[i, j] = 0.0
-            h[i, j] = 0.0
-        return
+    s_all, p_t, q, logp = softmax_logp_q(s_oth, e_t, zt)
+    pos = q > 0.0
+    qs = q if pos else 1.0  # a safe divisor; the results are zeroed below
     # log(p_t) / q, accurate when q is tiny (rho = s_oth / e_t -> 0)
-    if s_oth < 1e-5 * e_t:  # rho = s_oth / e_t -> 0
-        rho = s_oth / e_t
-        lpq = -(1.0 + rho) * (1.0 - rho * (0.5 - rho / 3.0))
-    else:
-        lpq = logp / q
+    rho = s_oth / e_t if s_oth < 1e-5 * e_t else 0.0
+    lpq = -(1.0 + rho) * (1.0 - rho * (0.5 - rho / 3.0)) if s_oth < 1e-5 * e_t else logp / qs
     # (gamma p_t log p_t + p_t - 1) / q; p_t log p_t -> 0 as p_t -> 0
     a_q = (gamma * p_t * lpq if gamma > 0.0 and p_t > 0.0 else 0.0) - 1.0
-    qg = _power(q, gamma)
+    qg = _power(q, gamma) if pos else 0.0
     f = qg * a_q  # (1-p_t)^(gamma-1) (gamma p_t log p_t + p_t - 1), finite for all gamma >= 0
     b = -(gamma - 1.0) * a_q + ((gamma * logp if gamma > 0.0 else 0.0) + gamma + 1.0)
     c2 = p_t * q * qg * b if p_t > 0.0 else 0.0  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
-    for j in range(k):
-        p_j = (math.exp(np.float64(z[i, j]) - zmax) if e is None else e[j]) / s_all
-        if j == t:
-            d_p = q  # d_j - p_j = 1 - p_t, exactly
-            pj1 = p_t * q
-        else:
-            d_p = -p_j
-            pj1 = p_j * (1.0 - p_j)
-        gj = f * d_p
-        ratio = d_p / q
-        hj = c2 * ratio * ratio - f * pj1
-        if hmode == H_FLOORED:
-            hj = max(hj, qg * pj1)
-        g[i, j] = w * gj
-        h[i, j] = w * factor * hj
+    return s_all, q, p_t, f, c2, qg, 1.0 / q if pos else 0.0
+
+
+@njit(forceinline=True)
+def softmax_focal_elem(p_j, is_t, q, p_t, f, c2, qg, inv_q, hmode):
+    """(grad, diagonal curvature) of class j, unweighted, from its probability ``p_j``, whether
+    it is the true class, and the row's ``softmax_focal_coefs``; ``hmode`` H_EXACT or H_FLOORED.
+    The curvature is then scaled by the loss's factor (2 for XGBoost's softprob convention,
+    K/(K-1) for LightGBM's)."""
+    d_p = q if is_t else -p_j  # d_j - p_j; for the true class 1 - p_t = q, exactly
+    pj1 = p_t * q if is_t else p_j * (1.0 - p_j)
+    ratio = d_p * inv_q
+    hj = c2 * ratio * ratio - f * pj1
+    if hmode == H_FLOORED:
+        hj = max(hj, qg * pj1)
+    return f * d_p, hj

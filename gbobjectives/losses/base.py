@@ -4,6 +4,7 @@ weighted means, numeric optimal constants.
 Layer 3: imports the kernels, never the adapters.
 """
 
+import functools
 import inspect
 
 import numpy as np
@@ -121,9 +122,20 @@ class Loss:
 def grad_hess_in(loss, y, raw, sample_weight, dtype):
     """``loss.grad_hess`` written in ``dtype``; a user's loss whose ``grad_hess`` predates the
     ``dtype=`` keyword returns its own result (XGBoost and LightGBM convert it themselves)."""
-    if "dtype" in inspect.signature(loss.grad_hess).parameters:
-        return loss.grad_hess(y, raw, sample_weight, dtype=dtype)
-    return loss.grad_hess(y, raw, sample_weight)
+    method = loss.grad_hess
+    if _takes_dtype(getattr(method, "__func__", method)):
+        return method(y, raw, sample_weight, dtype=dtype)
+    return method(y, raw, sample_weight)
+
+
+@functools.cache
+def _takes_dtype(func):
+    """Whether ``func`` has a ``dtype`` parameter; looked up once per function (the adapters
+    call ``grad_hess_in`` every round)."""
+    try:
+        return "dtype" in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # no signature to read (e.g. a builtin): the old call
+        return False
 
 
 # ---- calls into the loops, shared by the loss families -------------------------------------
