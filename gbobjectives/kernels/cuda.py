@@ -72,8 +72,7 @@ def _elementwise_value(kind, params, y, z, w, cw, out):
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         t, wi = row_class_weight(y, w, cw, i)
-        zmax, s_oth, e_t = softmax_row_sums(z, i, t)
-        zt = np.float64(z[i, t]) - zmax
+        zmax, s_oth, e_t, zt = softmax_row_sums(z, i, t)
         s_all, q, p_t, f, c2, qg, inv_q = softmax_focal_coefs(s_oth, e_t, zt, gamma)
         for j in range(z.shape[1]):
             p_j = math.exp(np.float64(z[i, j]) - zmax) / s_all
@@ -86,8 +85,8 @@ def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
 def _softmax_value(gamma, y, z, w, cw, out):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         t, wi = row_class_weight(y, w, cw, i)
-        zmax, s_oth, e_t = softmax_row_sums(z, i, t)
-        out[i] = softmax_focal_value(s_oth, e_t, np.float64(z[i, t]) - zmax, gamma) * wi
+        _, s_oth, e_t, zt = softmax_row_sums(z, i, t)
+        out[i] = softmax_focal_value(s_oth, e_t, zt, gamma) * wi
 
 
 @cuda.jit

@@ -11,8 +11,8 @@ Accuracy (tests/test_elementary.py, against NumPy over the whole range): exp and
 NaN out; subnormal results included).
 
 ``scalar.py`` calls ``exp``, ``expm1``, ``log1p_unit`` and ``log_ge1`` by these names. The CUDA kernels
-(``cuda.py``) compile the same scalar functions with ``math.exp``, ``math.expm1`` and
-``math.log1p`` in their place (the GPU has its own fast libdevice versions), so
+(``cuda.py``) compile the same scalar functions with ``math.exp``, ``math.expm1``,
+``math.log1p`` and ``math.log`` in their place (the GPU has its own fast libdevice versions), so
 ``DEVICE_EQUIVALENTS`` names the libm function each one stands for.
 """
 

@@ -259,13 +259,13 @@ def elem_grad_hess(kind, hmode, y, z, a, b, c):
 # ---- softmax focal (cross-entropy when gamma == 0) ---------------------------------------------
 # In three steps, so that the CPU loops can run each over a block of rows in vectorised passes
 # (cpu.py) and the GPU kernels row by row (``softmax_row_sums``, then the same two functions):
-# 1. the row's sums: zmax, s_oth = sum_{j != t} exp(z_j - zmax), e_t = exp(z_t - zmax);
+# 1. the row's sums: zmax, s_oth = sum_{j != t} exp(z_j - zmax), e_t = exp(zt), zt = z_t - zmax;
 # 2. ``softmax_focal_coefs``: everything the row's classes share, from those three numbers;
 # 3. ``softmax_focal_elem``: each class's gradient and curvature from its p_j and the row's.
 @njit(forceinline=True)
 def softmax_row_sums(z, i, t):
-    """(zmax, s_oth, e_t) of row i, true class t, one row at a time (the GPU kernels; libm exp).
-    The other classes' mass is summed, never taken as 1 - p_t."""
+    """(zmax, s_oth, e_t, zt = z_t - zmax) of row i, true class t, one row at a time (the GPU
+    kernels; libm exp). The other classes' mass is summed, never taken as 1 - p_t."""
     k = z.shape[1]
     zmax = np.float64(z[i, 0])
     for j in range(1, k):
@@ -274,7 +274,8 @@ def softmax_row_sums(z, i, t):
     for j in range(k):
         if j != t:
             s_oth += math.exp(np.float64(z[i, j]) - zmax)
-    return zmax, s_oth, math.exp(np.float64(z[i, t]) - zmax)
+    zt = np.float64(z[i, t]) - zmax
+    return zmax, s_oth, math.exp(zt), zt
 
 
 @njit(forceinline=True)
@@ -282,9 +283,7 @@ def softmax_logp_q(s_oth, e_t, zt):
     """(s_all, p_t, q = 1 - p_t, log p_t) from the row's sums and zt = z_t - zmax. log p_t from
     log1p when p_t > 1/2; s_all >= 1 (the largest exp is 1), so ``log_ge1`` applies."""
     s_all = s_oth + e_t
-    lp_small = zt - log_ge1(s_all)
-    lp_big = -log1p_unit(s_oth / e_t) if s_oth < e_t else 0.0
-    logp = lp_big if s_oth < e_t else lp_small
+    logp = -log1p_unit(s_oth / e_t) if s_oth < e_t else zt - log_ge1(s_all)
     # p_t = e_t / s_all, not 1 - q, which cancels when p_t is tiny (a confidently wrong row)
     return s_all, e_t / s_all, s_oth / s_all, logp
 
@@ -311,8 +310,9 @@ def softmax_focal_coefs(s_oth, e_t, zt, gamma):
     pos = q > 0.0
     qs = q if pos else 1.0  # a safe divisor; the results are zeroed below
     # log(p_t) / q, accurate when q is tiny (rho = s_oth / e_t -> 0)
-    rho = s_oth / e_t if s_oth < 1e-5 * e_t else 0.0
-    lpq = -(1.0 + rho) * (1.0 - rho * (0.5 - rho / 3.0)) if s_oth < 1e-5 * e_t else logp / qs
+    tiny_q = s_oth < 1e-5 * e_t  # rho = s_oth / e_t -> 0
+    rho = s_oth / e_t if tiny_q else 0.0
+    lpq = -(1.0 + rho) * (1.0 - rho * (0.5 - rho / 3.0)) if tiny_q else logp / qs
     # (gamma p_t log p_t + p_t - 1) / q; p_t log p_t -> 0 as p_t -> 0
     a_q = (gamma * p_t * lpq if gamma > 0.0 and p_t > 0.0 else 0.0) - 1.0
     qg = _power(q, gamma) if pos else 0.0
