@@ -133,9 +133,9 @@ def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
         tt, wv = tt[:nb], wv[:nb]
         _softmax_block(y, z, w, cw, i0, zt, ex, tt, wv, cf)
         for r in range(nb):  # the rows' shared coefficients, over cf[1:4]
-            s_all, q, p_t, f, c2, qg, inv_q = softmax_focal_coefs(cf[1, r], cf[2, r], cf[3, r], gamma)
+            s_all, q, p_t, f, c2, qg, q_div = softmax_focal_coefs(cf[1, r], cf[2, r], cf[3, r], gamma)
             cf[1, r], cf[2, r], cf[3, r], cf[4, r] = s_all, q, p_t, f
-            cf[5, r], cf[6, r], cf[7, r] = c2, qg, inv_q
+            cf[5, r], cf[6, r], cf[7, r] = c2, qg, q_div
         gt = zt  # zt is spent: the block's weighted gradients, transposed
         for j in range(k):  # every class of every row
             for r in range(nb):

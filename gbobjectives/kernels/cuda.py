@@ -73,10 +73,10 @@ def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         t, wi = row_class_weight(y, w, cw, i)
         zmax, s_oth, e_t, zt = softmax_row_sums(z, i, t)
-        s_all, q, p_t, f, c2, qg, inv_q = softmax_focal_coefs(s_oth, e_t, zt, gamma)
+        s_all, q, p_t, f, c2, qg, q_div = softmax_focal_coefs(s_oth, e_t, zt, gamma)
         for j in range(z.shape[1]):
             p_j = math.exp(np.float64(z[i, j]) - zmax) / s_all
-            gj, hj = softmax_focal_elem(p_j, j == t, q, p_t, f, c2, qg, inv_q, hmode)
+            gj, hj = softmax_focal_elem(p_j, j == t, q, p_t, f, c2, qg, q_div, hmode)
             g[i, j] = wi * gj
             h[i, j] = wi * factor * hj
 

@@ -300,9 +300,10 @@ def softmax_focal_value(s_oth, e_t, zt, gamma):
 @njit(forceinline=True)
 def softmax_focal_coefs(s_oth, e_t, zt, gamma):
     """What every class of a row needs for its gradient and curvature, from the row's sums:
-    ``(s_all, q, p_t, f, c2, qg, inv_q)`` for ``softmax_focal_elem``.
+    ``(s_all, q, p_t, f, c2, qg, q_div)`` for ``softmax_focal_elem``; q_div is q, or 1 where q = 0
+    (a divisor; not 1 / q, which overflows to inf for a subnormal q).
 
-    A row with q = 1 - p_t = 0 (all mass on the true class) gets f = c2 = qg = inv_q = 0: a zero
+    A row with q = 1 - p_t = 0 (all mass on the true class) gets f = c2 = qg = 0: a zero
     gradient and curvature. Branches are selects (both sides computed), so a loop over rows
     vectorises.
     """
@@ -319,18 +320,18 @@ def softmax_focal_coefs(s_oth, e_t, zt, gamma):
     f = qg * a_q  # (1-p_t)^(gamma-1) (gamma p_t log p_t + p_t - 1), finite for all gamma >= 0
     b = -(gamma - 1.0) * a_q + ((gamma * logp if gamma > 0.0 else 0.0) + gamma + 1.0)
     c2 = p_t * q * qg * b if p_t > 0.0 else 0.0  # f' p_t (d_j - p_j)^2 = c2 * ((d_j - p_j) / q)^2
-    return s_all, q, p_t, f, c2, qg, 1.0 / q if pos else 0.0
+    return s_all, q, p_t, f, c2, qg, qs
 
 
 @njit(forceinline=True)
-def softmax_focal_elem(p_j, is_t, q, p_t, f, c2, qg, inv_q, hmode):
+def softmax_focal_elem(p_j, is_t, q, p_t, f, c2, qg, q_div, hmode):
     """(grad, diagonal curvature) of class j, unweighted, from its probability ``p_j``, whether
     it is the true class, and the row's ``softmax_focal_coefs``; ``hmode`` H_EXACT or H_FLOORED.
     The curvature is then scaled by the loss's factor (2 for XGBoost's softprob convention,
     K/(K-1) for LightGBM's)."""
     d_p = q if is_t else -p_j  # d_j - p_j; for the true class 1 - p_t = q, exactly
     pj1 = p_t * q if is_t else p_j * (1.0 - p_j)
-    ratio = d_p * inv_q
+    ratio = d_p / q_div
     hj = c2 * ratio * ratio - f * pj1
     if hmode == H_FLOORED:
         hj = max(hj, qg * pj1)
