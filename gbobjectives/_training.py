@@ -7,7 +7,7 @@ import weakref
 
 import numpy as np
 
-from .losses import ClassBalanced, Focal, Quantile, get_loss
+from .losses import ClassBalanced, Focal, Quantile, get_loss, remember_checks
 from .losses import kernel_threads as _threads_of
 
 # Threads of the CPU loops inside a booster's training (``gbobjectives.kernel_threads``), as
@@ -88,7 +88,9 @@ class _Inputs:
 
 
 class PerDataset:
-    """Labels, weights and loss of each DMatrix / Dataset, read once and released with it.
+    """Labels, weights and loss of each DMatrix / Dataset, read once and released with it. The
+    losses scan these labels and weights for bad values on the first round only (they are this
+    cache's own copies, which nothing writes to).
 
     ``bind``: bind class-balanced counts and the quantile scale to that data (the training
     set); metrics use the loss as given. ``to_device``: where labels and weights go (GPU path).
@@ -112,6 +114,7 @@ class PerDataset:
                 loss = bind(loss, y, predt.shape[1] if predt.ndim == 2 else None, w)
             if to_device is not None:
                 y, w = to_device(y), None if w is None else to_device(w)
+            remember_checks(y, w)
             got = self._cache[data] = _Inputs(y, w, loss, n)
         return got
 

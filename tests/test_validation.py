@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 import gbobjectives as gb
+import gbobjectives.lightgbm
+import gbobjectives.xgboost
 
 
 @pytest.mark.parametrize(
@@ -91,3 +93,98 @@ def test_nothing_silently_coerced():
     g_bool, _ = gb.CrossEntropy().grad_hess(np.array([False, True, False, True]), raw)
     g_float, _ = gb.CrossEntropy().grad_hess(Y, raw)
     np.testing.assert_array_equal(g_bool, g_float)
+
+
+# ---- checks remembered for the adapters' own labels and weights ----------------------------
+# The adapters read a DMatrix's / Dataset's labels and weights once and pass the same arrays
+# every round; the losses scan their values on the first round only. Everyone else's arrays
+# are scanned on every call.
+
+
+def _count_scans(monkeypatch):
+    from gbobjectives.losses import _validation as v
+
+    counts = {"labels": 0, "classes": 0, "weights": 0}
+    for name, key in (("_finite_labels", "labels"), ("_class_ids", "classes"), ("_finite_non_negative", "weights")):
+        real = getattr(v, name)
+
+        def counted(*args, real=real, key=key):
+            counts[key] += 1
+            return real(*args)
+
+        monkeypatch.setattr(v, name, counted)
+    return counts
+
+
+@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.CrossEntropy()])
+def test_a_callers_arrays_are_scanned_on_every_call(loss):
+    y, w = Y.copy(), np.ones(4)
+    loss.grad_hess(y, RAW, w)
+    y[1], w[2] = np.nan, -1.0  # the caller's arrays may change between calls
+    with pytest.raises(ValueError, match="row 1"):
+        loss.grad_hess(y, RAW, w)
+    y[1] = 1.0
+    with pytest.raises(ValueError, match="negative at row 2"):
+        loss.grad_hess(y, RAW, w)
+
+
+def test_remembered_arrays_are_scanned_once_per_kind_of_check(monkeypatch):
+    from gbobjectives.losses import remember_checks
+
+    counts = _count_scans(monkeypatch)
+    y, w = Y.copy(), np.ones(4)
+    remember_checks(y, w)
+    for _ in range(3):
+        gb.CrossEntropy().grad_hess(y, RAW, w)
+    assert counts == {"labels": 1, "classes": 1, "weights": 1}
+    gb.Focal(alpha=[1.0, 1.0, 1.0]).grad_hess(y, np.zeros((4, 3)), w)  # 3 classes: a new check
+    assert counts == {"labels": 1, "classes": 2, "weights": 1}
+    gb.Huber().grad_hess(y.copy(), RAW, w.copy())  # copies: not remembered
+    assert counts == {"labels": 2, "classes": 2, "weights": 2}
+
+
+def test_a_failed_check_is_not_remembered():
+    from gbobjectives.losses import remember_checks
+
+    y = np.array([0.0, 2.0, 0.0, 1.0])
+    remember_checks(y)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"\{0, 1\}.*row 1"):
+            gb.CrossEntropy().grad_hess(y, RAW)
+
+
+@pytest.mark.parametrize("lib", ["xgboost", "lightgbm"])
+def test_adapters_scan_labels_and_weights_on_the_first_round_only(monkeypatch, lib):
+    counts = _count_scans(monkeypatch)
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(200, 3)), (rng.random(200) < 0.3).astype(float), rng.random(200)
+    if lib == "xgboost":
+        import xgboost
+
+        gb.xgboost.train(gb.CrossEntropy(), {"max_depth": 2}, xgboost.DMatrix(X, y, weight=w), 5)
+    else:
+        import lightgbm
+
+        gb.lightgbm.train(gb.CrossEntropy(), {"verbosity": -1}, lightgbm.Dataset(X, y, weight=w), 5)
+    # train() scans once for the start, the objective once in its first round (not in all 5)
+    assert counts == {"labels": 2, "classes": 2, "weights": 2}
+
+
+@pytest.mark.parametrize("lib", ["xgboost", "lightgbm"])
+def test_adapters_still_reject_bad_labels_on_the_first_round(lib):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 3)), (rng.random(50) < 0.3).astype(float)
+    y[7] = 2.0
+    if lib == "xgboost":
+        import xgboost
+
+        data, obj = xgboost.DMatrix(X, y), gb.xgboost.objective(gb.CrossEntropy())
+        with pytest.raises(ValueError, match="row 7"):
+            xgboost.train({"max_depth": 2}, data, 2, obj=obj)
+    else:
+        import lightgbm
+
+        data = lightgbm.Dataset(X, y)
+        params = {"objective": gb.lightgbm.objective(gb.CrossEntropy()), "verbosity": -1}
+        with pytest.raises(ValueError, match="row 7"):
+            lightgbm.train(params, data, 2)

@@ -1,6 +1,7 @@
 """Loss objects (layer 3) and their registry."""
 
 from ..kernels.cpu import kernel_threads
+from ._validation import remember_checks
 from .base import Loss, grad_hess_in
 from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights
 from .regression import Huber, LogCosh, PseudoHuber, Quantile
@@ -52,4 +53,5 @@ __all__ = [
     "get_loss",
     "grad_hess_in",
     "kernel_threads",
+    "remember_checks",
 ]
