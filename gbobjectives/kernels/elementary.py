@@ -63,8 +63,8 @@ def _poly12(x, c):
     """c[0] + c[1] x + ... + c[11] x**11: the two leading terms by Horner's rule (they carry
     the result's last bits), the other ten by Estrin's scheme, regrouped so that the chain of
     dependent multiply-adds is six long instead of eleven. A vectorised loop around it is bound
-    by that chain's latency more than by the count of operations (exp: 3.4 -> 2.0 ms for 1M
-    elements on the 2-core AVX machine of benchmarks/results)."""
+    by that chain's latency more than by the count of operations (see the kernel table in
+    benchmarks/results/kernels.md)."""
     x2 = x * x
     x4 = x2 * x2
     b0 = (c[2] + c[3] * x) + (c[4] + c[5] * x) * x2
