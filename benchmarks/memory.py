@@ -4,7 +4,8 @@ and of its outputs.
 Measured with ``tracemalloc`` (NumPy reports its buffers to it; the Numba loops allocate
 nothing): peak traced bytes during the call, minus what was traced before. The target: no call
 allocates more than its outputs (grad and hess, in the margin's dtype), i.e. ``extra / outputs``
-<= 1. Run ``python -m benchmarks.memory`` (``--smoke``: small n). Writes
+<= 1. The last column is a call with ``out=(grad, hess)``, as the adapters make from the second
+round on: it should allocate (next to) nothing. Run ``python -m benchmarks.memory`` (``--smoke``: small n). Writes
 benchmarks/results/memory.md.
 """
 
@@ -38,11 +39,14 @@ def run(n):
             w = np.ones(m, dtype)
             extra = peak_extra(lambda loss=loss, y=y, z=z: loss.grad_hess(y, z))
             extra_w = peak_extra(lambda loss=loss, y=y, z=z, w=w: loss.grad_hess(y, z, w))
+            out = loss.grad_hess(y, z)
+            extra_out = peak_extra(lambda loss=loss, y=y, z=z, out=out: loss.grad_hess(y, z, out=out))
             inputs, outputs = y.nbytes + z.nbytes, 2 * z.nbytes
-            rows.append((name, np.dtype(dtype).name, inputs, outputs, extra, extra_w))
+            rows.append((name, np.dtype(dtype).name, inputs, outputs, extra, extra_w, extra_out))
             print(
                 f"{name:28s} {np.dtype(dtype).name:8s} extra / outputs {extra / outputs:.3f} "
-                f"(weighted {extra_w / outputs:.3f}), extra / inputs {extra / inputs:.3f}",
+                f"(weighted {extra_w / outputs:.3f}), extra / inputs {extra / inputs:.3f}, "
+                f"with out= {extra_out:,} bytes",
                 flush=True,
             )
     return rows
@@ -53,13 +57,13 @@ def table(rows, n):
         f"{n:,} elements (k = 10 losses: {n // K:,} rows x 10). Command: `python -m benchmarks.memory`.",
         "",
         "| loss | dtype | inputs (MB) | outputs (MB) | peak extra (MB) | extra / outputs | extra / inputs "
-        "| extra / outputs, weighted |",
-        "|---|---|---|---|---|---|---|---|",
+        "| extra / outputs, weighted | peak extra with out= (bytes) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, dt, i, o, e, ew in rows:
+    for name, dt, i, o, e, ew, eo in rows:
         lines.append(
             f"| {name} | {dt} | {i / 1e6:.1f} | {o / 1e6:.1f} | {e / 1e6:.2f} | {e / o:.3f} | {e / i:.3f} "
-            f"| {ew / o:.3f} |"
+            f"| {ew / o:.3f} | {eo:,} |"
         )
     return "\n".join(lines) + "\n"
 

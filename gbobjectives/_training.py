@@ -7,7 +7,7 @@ import weakref
 
 import numpy as np
 
-from .losses import ClassBalanced, Focal, Quantile, get_loss, remember_checks
+from .losses import ClassBalanced, Focal, Quantile, get_loss, grad_hess_in, remember_checks, takes_out
 from .losses import kernel_threads as _threads_of
 
 # Threads of the CPU loops inside a booster's training (``gbobjectives.kernel_threads``), as
@@ -81,10 +81,11 @@ def check_metric_loss(loss):
 
 
 class _Inputs:
-    __slots__ = ("y", "w", "loss", "n")
+    __slots__ = ("y", "w", "loss", "n", "out", "out_key")
 
     def __init__(self, y, w, loss, n):
         self.y, self.w, self.loss, self.n = y, w, loss, n
+        self.out = self.out_key = None
 
 
 class PerDataset:
@@ -133,6 +134,20 @@ class Callable:
         self.kernel_threads = kernel_threads
         self._threads = _threads_of(kernel_threads)
         self._cache = PerDataset(self.loss, self._bind)
+
+    def _grad_hess(self, d, raw, dtype=None):
+        """``d.loss``'s grad and hess for the data set ``d``. On the host, from the second round
+        on, written into the pair of arrays the first round returned (one pair per data set,
+        released with it): XGBoost copies them and LightGBM consumes them before the next
+        round, and fresh outputs would be fresh pages for the kernel to fault in (and zero)
+        every round. A loss whose ``grad_hess`` takes no ``out=`` allocates as before."""
+        key = (raw.shape, raw.dtype, raw.flags.f_contiguous, dtype) if isinstance(raw, np.ndarray) else None
+        if key is not None and key == d.out_key:
+            return grad_hess_in(d.loss, d.y, raw, d.w, dtype, out=d.out)
+        g, h = grad_hess_in(d.loss, d.y, raw, d.w, dtype)
+        if key is not None and takes_out(d.loss) and isinstance(g, np.ndarray) and isinstance(h, np.ndarray):
+            d.out, d.out_key = (g, h), key
+        return g, h
 
     def __getstate__(self):
         return {name: getattr(self, name) for name in self._state}

@@ -21,7 +21,6 @@ LightGBM stores them (float32, in the scores' order), so it takes them without a
 import numpy as np
 
 from . import _training as T
-from .losses import grad_hess_in
 
 
 class _PerDataset(T.Callable):
@@ -41,7 +40,7 @@ class Objective(_PerDataset):
     def __call__(self, preds, train_data):
         d = self._cache.get(preds, train_data)
         with self._threads:  # float32 and in the scores' (Fortran) order: LightGBM's own layout
-            return grad_hess_in(d.loss, d.y, preds, d.w, np.float32)
+            return self._grad_hess(d, preds, np.float32)
 
 
 class Metric(_PerDataset):

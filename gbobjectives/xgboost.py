@@ -73,7 +73,7 @@ class Objective(_DeviceAware):
     def __call__(self, predt, dtrain):
         d = self._inputs(predt, dtrain)
         with self._threads:
-            return d.loss.grad_hess(d.y, self._raw(predt), d.w)
+            return self._grad_hess(d, self._raw(predt))
 
 
 class Metric(_DeviceAware):

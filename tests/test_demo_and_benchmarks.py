@@ -18,6 +18,7 @@ import pytest
         ["-m", "benchmarks.kernel_threads", "--smoke"],
         ["-m", "benchmarks.cold_start", "--smoke"],
         ["-m", "benchmarks.memory", "--smoke"],
+        ["-m", "benchmarks.reused_outputs", "--smoke"],
         ["-m", "benchmarks.quality", "--smoke"],
     ],
     ids=[
@@ -30,6 +31,7 @@ import pytest
         "kernel_threads",
         "cold_start",
         "memory",
+        "reused_outputs",
         "quality",
     ],
 )

@@ -6,6 +6,7 @@ import lightgbm as lgb
 import numba
 import numpy as np
 import pytest
+import xgboost as xgb
 from conftest import ALL_CASES, K, build, make_data
 
 import gbobjectives as gb
@@ -141,3 +142,104 @@ def test_loss_without_dtype_keyword_still_trains():
         g, h = gl.objective(gb.Huber(1e9))(raw, ds)
         assert g.dtype == h.dtype == np.float32
         np.testing.assert_array_equal(g, (raw - y).astype(np.float32))
+
+
+# ---- out=: results written into the caller's arrays (the adapters' per-data outputs) -------
+@pytest.mark.parametrize(("name", "params", "problem"), ALL_CASES)
+@pytest.mark.parametrize("dtype", [None, np.float32])
+def test_out_receives_the_result(name, params, problem, dtype):
+    loss = build(name, params)
+    y, raw, w = make_data(problem)
+    if problem == "multi":
+        raw = np.asfortranarray(raw)  # LightGBM's layout
+    g0, h0 = loss.grad_hess(y, raw, w, dtype=dtype)
+    out = (np.full_like(g0, np.nan), np.full_like(h0, np.nan))
+    got = loss.grad_hess(y, raw, w, dtype=dtype, out=out)
+    assert got[0] is out[0] and got[1] is out[1]
+    np.testing.assert_array_equal(out[0], g0)
+    np.testing.assert_array_equal(out[1], h0)
+    got = loss.grad_hess(y, raw + 1.0, w, dtype=dtype, out=out)  # written again, not kept
+    np.testing.assert_array_equal(got[0], loss.grad_hess(y, raw + 1.0, w, dtype=dtype)[0])
+
+
+def _bad_outs(n):
+    ok = np.empty(n)
+    ro = np.empty(n)
+    ro.flags.writeable = False
+    buf = np.empty(n + 1)
+    return {
+        "one array": np.empty(n),
+        "three arrays": (ok, np.empty(n), np.empty(n)),
+        "list of lists": ([0.0] * n, [0.0] * n),
+        "shape": (np.empty(n + 1), np.empty(n + 1)),
+        "dtype": (np.empty(n, np.float32), np.empty(n, np.float32)),
+        "read-only": (ok, ro),
+        "same array": (ok, ok),
+        "overlapping": (buf[:-1], buf[1:]),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_outs(3)))
+def test_bad_out_raises(case):
+    y, raw, _ = make_data("reg")
+    out = _bad_outs(len(y))[case]
+    with pytest.raises(ValueError, match="out"):
+        gb.Huber().grad_hess(y, raw, out=out)
+
+
+def _adapter_calls(lib, problem):
+    """Two rounds of each adapter's objective on one data set, then one on a second."""
+    y, raw, _ = make_data(problem)
+    loss = gb.CrossEntropy() if problem == "multi" else gb.Huber(1.0)
+    if lib == "xgboost":
+        mats = [xgb.DMatrix(np.zeros((len(y), 1)), y) for _ in range(2)]
+        obj = gx.objective(loss)
+        raw = raw.astype(np.float32)
+    else:
+        mats = [lgb.Dataset(np.zeros((len(y), 1)), y).construct() for _ in range(2)]
+        obj = gl.objective(loss)
+        raw = np.asfortranarray(raw)
+    y = mats[0].get_label()  # as the booster keeps them (float32)
+    first = obj(raw, mats[0])
+    second = obj(raw + 1, mats[0])
+    other = obj(raw, mats[1])
+    return loss, y, raw, first, second, other
+
+
+@pytest.mark.parametrize("lib", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("problem", ["reg", "multi"])
+def test_adapters_write_each_round_into_the_same_outputs(lib, problem):
+    """After the first round an objective writes into the arrays it returned then (one pair per
+    data set), as the boosters copy or consume grad/hess before the next round: no fresh pages
+    for the kernel to fault in every round."""
+    loss, y, raw, first, second, other = _adapter_calls(lib, problem)
+    for a, b in zip(first, second, strict=True):
+        assert np.shares_memory(a, b)
+    for a, b in zip(first, other, strict=True):
+        assert not np.shares_memory(a, b)
+    want = loss.grad_hess(y, raw + 1, dtype=np.float32)
+    np.testing.assert_array_equal(second[0], want[0])
+    np.testing.assert_array_equal(second[1], want[1])
+    np.testing.assert_array_equal(other[0], loss.grad_hess(y, raw, dtype=np.float32)[0])
+
+
+class _HuberWithoutOut(gb.Huber):
+    """A subclass whose grad_hess predates ``out=``: the adapters allocate every round for it."""
+
+    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None):
+        return super().grad_hess(y, raw, sample_weight, dtype=dtype)
+
+
+@pytest.mark.parametrize("lib", ["xgboost", "lightgbm"])
+def test_reused_outputs_train_the_same_model(lib):
+    y, _, w = make_data("reg", n=300)
+    X = np.random.default_rng(1).normal(size=(len(y), 3)) + y[:, None] * 0.1
+    preds = []
+    for loss in (gb.Huber(1.0), _HuberWithoutOut(1.0)):
+        if lib == "xgboost":
+            booster = gx.train(loss, {"max_depth": 3, "nthread": 1}, xgb.DMatrix(X, y, weight=w), 8, custom_metric=None)
+            preds.append(booster.predict(xgb.DMatrix(X), output_margin=True))
+        else:
+            booster = gl.train(loss, {"num_leaves": 7, "verbose": -1, "num_threads": 1}, lgb.Dataset(X, y, weight=w), 8)
+            preds.append(booster.predict(X, raw_score=True))
+    np.testing.assert_array_equal(preds[0], preds[1])

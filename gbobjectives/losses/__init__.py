@@ -2,7 +2,7 @@
 
 from ..kernels.cpu import kernel_threads
 from ._validation import remember_checks
-from .base import Loss, grad_hess_in
+from .base import Loss, grad_hess_in, takes_out
 from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights
 from .regression import Huber, LogCosh, PseudoHuber, Quantile
 
@@ -52,6 +52,7 @@ __all__ = [
     "effective_number_weights",
     "get_loss",
     "grad_hess_in",
+    "takes_out",
     "kernel_threads",
     "remember_checks",
 ]

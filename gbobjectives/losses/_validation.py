@@ -197,6 +197,24 @@ def output_dtype(dtype, default):
     return dt
 
 
+def out_pair(out, raw, dtype):
+    """A caller's ``out=(grad, hess)``: two writable host arrays of ``raw``'s shape and the output
+    ``dtype`` that do not overlap (any memory order; the raw scores' own runs fastest)."""
+    if is_device(raw):
+        raise ValueError("out= takes host arrays; on the GPU let grad_hess allocate its outputs")
+    if not isinstance(out, tuple | list) or len(out) != 2 or not all(isinstance(a, np.ndarray) for a in out):
+        raise ValueError("out must be a pair (grad, hess) of NumPy arrays")
+    g, h = out
+    for name, a in (("grad", g), ("hess", h)):
+        if a.shape != raw.shape or a.dtype != dtype:
+            raise ValueError(f"out {name} must have shape {raw.shape} and dtype {dtype}, got {a.shape} {a.dtype}")
+        if not a.flags.writeable:
+            raise ValueError(f"out {name} is read-only")
+    if np.may_share_memory(g, h):
+        raise ValueError("out grad and hess must be separate arrays")
+    return g, h
+
+
 def weights(sample_weight, n, device=False):
     """Sample weights: None, or finite non-negative values of shape (n,)."""
     if sample_weight is None:

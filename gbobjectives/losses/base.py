@@ -109,7 +109,11 @@ class Loss:
     def value(self, y, raw, sample_weight=None):
         raise NotImplementedError
 
-    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None):
+    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
+        """Gradient and curvature of the weighted loss, per element of ``raw``, in ``dtype``
+        (float32 or float64; None: the raw scores'). ``out=(grad, hess)``: arrays of ``raw``'s
+        shape and that dtype to write them into, and returned (no allocation: the adapters
+        pass the same pair every round)."""
         raise NotImplementedError
 
     def init_score(self, y, sample_weight=None):
@@ -119,23 +123,32 @@ class Loss:
         return np.asarray(raw)
 
 
-def grad_hess_in(loss, y, raw, sample_weight, dtype):
-    """``loss.grad_hess`` written in ``dtype``; a user's loss whose ``grad_hess`` predates the
-    ``dtype=`` keyword returns its own result (XGBoost and LightGBM convert it themselves)."""
+def grad_hess_in(loss, y, raw, sample_weight, dtype, out=None):
+    """``loss.grad_hess`` written in ``dtype`` (into ``out`` where given). A user's loss whose
+    ``grad_hess`` predates the ``dtype=`` or ``out=`` keyword gets the call it takes, and
+    returns its own result (XGBoost and LightGBM convert it themselves)."""
     method = loss.grad_hess
-    if _takes_dtype(getattr(method, "__func__", method)):
-        return method(y, raw, sample_weight, dtype=dtype)
-    return method(y, raw, sample_weight)
+    takes = _keywords(getattr(method, "__func__", method))
+    kw = {"dtype": dtype} if "dtype" in takes else {}
+    if out is not None and "out" in takes:
+        kw["out"] = out
+    return method(y, raw, sample_weight, **kw)
+
+
+def takes_out(loss):
+    """Whether ``loss.grad_hess`` can write into a caller's arrays (``out=``)."""
+    method = loss.grad_hess
+    return "out" in _keywords(getattr(method, "__func__", method))
 
 
 @functools.cache
-def _takes_dtype(func):
-    """Whether ``func`` has a ``dtype`` parameter; looked up once per function (the adapters
-    call ``grad_hess_in`` every round)."""
+def _keywords(func):
+    """The parameter names of ``func``; looked up once per function (the adapters call
+    ``grad_hess_in`` every round)."""
     try:
-        return "dtype" in inspect.signature(func).parameters
+        return frozenset(inspect.signature(func).parameters)
     except (TypeError, ValueError):  # no signature to read (e.g. a builtin): the old call
-        return False
+        return frozenset()
 
 
 # ---- calls into the loops, shared by the loss families -------------------------------------
@@ -151,22 +164,24 @@ def _backend(raw, *arrays):
     return cu, cu.empty, [cu.as_device(_or_empty(a)) for a in arrays]
 
 
-def _grad_hess_outputs(empty, raw2, dtype):
-    """Two outputs shaped like ``raw2``: in its memory order on the host (a Fortran-ordered
-    multi-output score from LightGBM gets Fortran-ordered gradients, which it flattens without
-    a copy), C order on the GPU; dtype ``raw2``'s unless given."""
-    dtype = v.output_dtype(dtype, raw2.dtype)
+def _grad_hess_outputs(empty, raw, dtype, out):
+    """Two outputs shaped like ``raw``: the caller's ``out`` (checked), else new ones, in
+    ``raw``'s memory order on the host (a Fortran-ordered multi-output score from LightGBM gets
+    Fortran-ordered gradients, which it flattens without a copy), C order on the GPU; dtype
+    ``raw``'s unless given."""
+    dtype = v.output_dtype(dtype, raw.dtype)
+    if out is not None:
+        return v.out_pair(out, raw, dtype)
     if empty is np.empty:
-        return np.empty_like(raw2, dtype), np.empty_like(raw2, dtype)
-    return empty(raw2.shape, dtype), empty(raw2.shape, dtype)
+        return np.empty_like(raw, dtype), np.empty_like(raw, dtype)
+    return empty(raw.shape, dtype), empty(raw.shape, dtype)
 
 
-def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY, dtype=None):
-    raw2 = v.as_2d(raw)
+def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY, dtype=None, out=None):
     mod, empty, (params, y2, w, cw) = _backend(raw, params, y2, w, cw)
-    g, h = _grad_hess_outputs(empty, raw2, dtype)
-    mod.elementwise_grad_hess(kind, hmode, params, y2, raw2, w, cw, g, h)
-    return g.reshape(raw.shape), h.reshape(raw.shape)
+    g, h = _grad_hess_outputs(empty, raw, dtype, out)
+    mod.elementwise_grad_hess(kind, hmode, params, y2, v.as_2d(raw), w, cw, v.as_2d(g), v.as_2d(h))
+    return g, h
 
 
 def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
@@ -177,9 +192,9 @@ def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
     return out.reshape(raw.shape)
 
 
-def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY, dtype=None):
+def softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw=EMPTY, dtype=None, out=None):
     mod, empty, (y, w, cw) = _backend(raw, y, w, cw)
-    g, h = _grad_hess_outputs(empty, raw, dtype)
+    g, h = _grad_hess_outputs(empty, raw, dtype, out)
     mod.softmax_grad_hess(gamma, hmode, factor, y, raw, w, cw, g, h)
     return g, h
 

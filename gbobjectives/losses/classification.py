@@ -129,13 +129,13 @@ class Focal(Loss):
         return HESSIAN_CODES["floored"], factor
 
     # ---- computations on validated inputs ----------------------------------------------------
-    def _grad_hess(self, p, extra=None, dtype=None):
+    def _grad_hess(self, p, extra=None, dtype=None, out=None):
         cw = self._class_weights(p.n_classes, extra)
         hmode, factor = self._curvature(p.n_classes)
         if p.binary:
             params = np.array([[self.gamma, 0.0, 0.0]])
-            return elementwise_grad_hess(scalar.FOCAL, hmode, params, v.as_2d(p.y), p.raw, p.w, cw, dtype)
-        return softmax_grad_hess(self.gamma, hmode, factor, p.y, p.raw, p.w, cw, dtype)
+            return elementwise_grad_hess(scalar.FOCAL, hmode, params, v.as_2d(p.y), p.raw, p.w, cw, dtype, out)
+        return softmax_grad_hess(self.gamma, hmode, factor, p.y, p.raw, p.w, cw, dtype, out)
 
     def _value(self, p, extra=None):
         cw = self._class_weights(p.n_classes, extra)
@@ -144,8 +144,8 @@ class Focal(Loss):
             return elementwise_value(scalar.FOCAL, params, v.as_2d(p.y), p.raw, p.w, cw)
         return softmax_value(self.gamma, p.y, p.raw, p.w, cw)
 
-    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None):
-        return self._grad_hess(_Prepared(y, raw, sample_weight), dtype=dtype)
+    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
+        return self._grad_hess(_Prepared(y, raw, sample_weight), dtype=dtype, out=out)
 
     def value(self, y, raw, sample_weight=None):
         return self._value(_Prepared(y, raw, sample_weight))
@@ -305,9 +305,9 @@ class ClassBalanced(Loss):
     def link(self):
         return self.base.link
 
-    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None):
+    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
         p = _Prepared(y, raw, sample_weight)
-        return self.base._grad_hess(p, self.class_weights(p.y, p.n_classes, p.w), dtype)
+        return self.base._grad_hess(p, self.class_weights(p.y, p.n_classes, p.w), dtype, out)
 
     def value(self, y, raw, sample_weight=None):
         p = _Prepared(y, raw, sample_weight)

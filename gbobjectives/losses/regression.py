@@ -46,10 +46,10 @@ class _Regression(Loss):
             )
         return y2, raw, v.weights(sample_weight, n, device)
 
-    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None):
+    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
         y2, raw, w = self._check(y, raw, sample_weight)
         params = self._params(v.as_2d(raw).shape[1], y2, raw, w)
-        return elementwise_grad_hess(self.kind, HESSIAN_CODES[self.hessian], params, y2, raw, w, dtype=dtype)
+        return elementwise_grad_hess(self.kind, HESSIAN_CODES[self.hessian], params, y2, raw, w, dtype=dtype, out=out)
 
     def value(self, y, raw, sample_weight=None):
         y2, raw, w = self._check(y, raw, sample_weight)
