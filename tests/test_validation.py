@@ -188,3 +188,53 @@ def test_adapters_still_reject_bad_labels_on_the_first_round(lib):
         params = {"objective": gb.lightgbm.objective(gb.CrossEntropy()), "verbosity": -1}
         with pytest.raises(ValueError, match="row 7"):
             lightgbm.train(params, data, 2)
+
+
+# ---- scans in blocks of rows: bounded temporaries, whole-array row numbers ------------------
+def _past_first_block():
+    from gbobjectives.losses import _validation as v
+
+    return v._SCAN_ROWS + 7  # a bad row in the second block
+
+
+@pytest.mark.parametrize("what", ["nan label", "class label", "negative weight"])
+def test_a_bad_row_in_a_later_block_is_named(what):
+    n, bad = 2 * (_past_first_block()), _past_first_block()
+    y, w, raw = np.zeros(n), np.ones(n), np.zeros(n)
+    loss, match = gb.Huber(), f"row {bad}$"
+    if what == "nan label":
+        y[bad] = np.nan
+    elif what == "class label":
+        y[bad], loss, match = 3.0, gb.CrossEntropy(), rf"\{{0, 1\}}; bad values at row {bad}$"
+    else:
+        w[bad], match = -1.0, f"negative at row {bad}$"
+    with pytest.raises(ValueError, match=match):
+        loss.grad_hess(y, raw, w)
+
+
+@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.CrossEntropy(), gb.Focal(2.0, alpha=[1.0, 2.0, 3.0])])
+def test_a_call_allocates_no_more_than_its_outputs(loss):
+    """tracemalloc sees NumPy's buffers (the Numba loops allocate none): a call's peak is its
+    outputs, the label and weight scans' temporaries stay within a block of rows, and with
+    ``out=`` (the adapters' rounds) only those remain."""
+    import tracemalloc
+
+    n = 16 * _past_first_block()  # about 1M rows: unblocked scans would take megabytes
+    rng = np.random.default_rng(0)
+    k = 3 if isinstance(loss, gb.Focal) else 1
+    y = rng.integers(0, max(k, 2), n).astype(np.float64)
+    raw = rng.normal(size=(n, k) if k > 1 else n)
+    w = rng.uniform(0.5, 2.0, n)
+    out = loss.grad_hess(y, raw, w)  # warm: compiled, and the outputs for out=
+
+    def peak(**kw):
+        tracemalloc.start()
+        try:
+            loss.grad_hess(y, raw, w, **kw)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    outputs = 2 * raw.nbytes
+    assert peak() <= outputs + 2**20
+    assert peak(out=out) <= 2**20 < raw.nbytes / 2  # the scans' blocks, not n rows of masks

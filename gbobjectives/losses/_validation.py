@@ -98,15 +98,30 @@ def remember_checks(*arrays):
             _REMEMBERED[key] = (weakref.ref(a, lambda _, key=key: _REMEMBERED.pop(key, None)), set())
 
 
-def _scan(a, check, scan):
-    """Run ``scan()`` (which raises on a bad value of ``a``) unless ``a`` is a remembered array
-    that passed ``check`` before."""
-    entry = _REMEMBERED.get(id(a))
-    if entry is None or entry[0]() is not a:
-        scan()
+_SCAN_ROWS = 1 << 16  # rows per block of a scan: its temporaries stay under 1 MB for any n
+
+
+def _scan(given, check, scan, a):
+    """Run ``scan`` (which raises on a bad value) over ``a`` unless ``given`` is a remembered
+    array that passed ``check`` before."""
+    entry = _REMEMBERED.get(id(given))
+    if entry is None or entry[0]() is not given:
+        _blockwise(scan, a)
     elif check not in entry[1]:
-        scan()
+        _blockwise(scan, a)
         entry[1].add(check)
+
+
+def _blockwise(scan, a):
+    """``scan`` over blocks of rows, so that its temporary masks never outgrow a block (a call
+    then allocates no more than its outputs); a bad block is scanned again whole, for the
+    error's row numbers."""
+    try:
+        for i in range(0, a.shape[0], _SCAN_ROWS):
+            scan(a[i : i + _SCAN_ROWS])
+    except ValueError:
+        scan(a)
+        raise
 
 
 def _finite_labels(y):
@@ -153,7 +168,7 @@ def labels(y, n, device=False):
     if y.ndim not in (1, 2) or y.shape[0] != n:
         raise ValueError(f"labels y have shape {y.shape}, raw scores have {n} rows")
     if y.dtype.kind == "f":
-        _scan(y, "finite", lambda: _finite_labels(y))
+        _scan(y, "finite", _finite_labels, y)
     return y
 
 
@@ -171,7 +186,7 @@ def class_labels(y, n, n_classes, device=False):
         if y.shape[1] != 1:
             raise ValueError(f"class labels must have shape (n,), got {y.shape}")
         y = y[:, 0]
-    _scan(given, ("classes", n_classes), lambda: _class_ids(y, n_classes))
+    _scan(given, ("classes", n_classes), lambda block: _class_ids(block, n_classes), y)
     return y
 
 
@@ -231,7 +246,7 @@ def weights(sample_weight, n, device=False):
         w = w[:, 0]
     if w.shape != (n,):
         raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},)")
-    _scan(sample_weight, "weights", lambda: _finite_non_negative(w))
+    _scan(sample_weight, "weights", _finite_non_negative, w)
     return w
 
 
