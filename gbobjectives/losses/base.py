@@ -127,18 +127,21 @@ def grad_hess_in(loss, y, raw, sample_weight, dtype, out=None):
     """``loss.grad_hess`` written in ``dtype`` (into ``out`` where given). A user's loss whose
     ``grad_hess`` predates the ``dtype=`` or ``out=`` keyword gets the call it takes, and
     returns its own result (XGBoost and LightGBM convert it themselves)."""
-    method = loss.grad_hess
-    takes = _keywords(getattr(method, "__func__", method))
+    takes = _grad_hess_keywords(loss)
     kw = {"dtype": dtype} if "dtype" in takes else {}
     if out is not None and "out" in takes:
         kw["out"] = out
-    return method(y, raw, sample_weight, **kw)
+    return loss.grad_hess(y, raw, sample_weight, **kw)
 
 
 def takes_out(loss):
     """Whether ``loss.grad_hess`` can write into a caller's arrays (``out=``)."""
+    return "out" in _grad_hess_keywords(loss)
+
+
+def _grad_hess_keywords(loss):
     method = loss.grad_hess
-    return "out" in _keywords(getattr(method, "__func__", method))
+    return _keywords(getattr(method, "__func__", method))
 
 
 @functools.cache
