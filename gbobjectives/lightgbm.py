@@ -118,12 +118,46 @@ def train(
     params["objective"] = Objective(loss, kernel_threads)
     params.setdefault("metric", "None")
     kwargs.setdefault("feval", Metric(loss, kernel_threads))
-    start = None
-    if init_score:
-        start = T.start(loss, y, w, n_classes)
+    start = T.start(loss, y, w, n_classes) if init_score else None
+    if start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
             _set_start(ds, start, k)
+    if _no_feature_can_split(train_set, params):
+        import warnings
+
+        warnings.warn(NO_FEATURE_WARNING, UserWarning, stacklevel=2)
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _skip_objective_reset]
     booster = lightgbm.train(params, train_set, num_boost_round, valid_sets=valid_sets, **kwargs)
     if start is not None:
         fold_init_score(booster, start)
     return booster
+
+
+NO_FEATURE_WARNING = (
+    "LightGBM found no feature that can split (too few rows for min_data_in_leaf, or constant "
+    "features): the model predicts the optimal constant, as LightGBM's own objectives do there"
+)
+
+
+def _no_feature_can_split(train_set, params):
+    """True when LightGBM keeps no feature of ``train_set`` (each has 0 bins: too few rows for
+    min_data_in_leaf / min_data_in_bin, or constant columns). The Dataset is constructed here
+    with the training parameters, as ``lightgbm.train`` would construct it."""
+    train_set._update_params(params | {"objective": "none"}).construct()  # what lightgbm.train passes
+    return train_set.num_feature() > 0 and all(
+        train_set.feature_num_bin(i) == 0 for i in range(train_set.num_feature())
+    )
+
+
+def _skip_objective_reset(env):
+    """Before the first round on data without a usable feature: mark the booster's objective
+    as already "none" (``lightgbm.train`` built it so), so that ``Booster.update(fobj=...)``
+    skips its redundant ``reset_parameter({"objective": "none"})``. That reset re-checks that
+    some feature exists and aborts (``Check failed: num_features() > 0``, LightGBM issue
+    #5667); without it the round trains constant trees, as LightGBM's built-in objectives
+    do there, and every callback and metric works as usual."""
+    env.model._Booster__set_objective_to_none = True
+
+
+_skip_objective_reset.before_iteration = True
+_skip_objective_reset.order = 0

@@ -17,6 +17,13 @@ Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss
   ``max_depth``, ``n_jobs``, ``random_state``, ``device`` are translated to each library's
   names; any other keyword (``num_leaves``, ``min_child_weight``, ``subsample``, ...) goes to the
   booster unchanged.
+- ``X``: arrays, scipy sparse matrices, or pandas DataFrames, whose ``category`` columns go to
+  the boosters' native categorical splits (other columns must be numeric or boolean; polars
+  frames and pyarrow tables are converted with ``to_pandas()``); see ``_frames``.
+  ``feature_names_in_``, ``n_features_in_`` and ``is_categorical_`` (None without category
+  columns) as in scikit-learn's HistGradientBoosting estimators.
+- On data where LightGBM keeps no feature to split (tiny or constant), the LightGBM backend
+  trains the optimal constant with a ``UserWarning`` (see ``gbobjectives.lightgbm.train``).
 - The optimal constant start is computed at fit and saved in the booster (XGBoost
   ``base_score``; LightGBM: folded into the first trees), so ``booster_`` alone predicts right.
 - ``fit(..., eval_set=[(X, y), ...], sample_weight_eval_set=...)`` records the package's metric
@@ -27,13 +34,15 @@ Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss
 
 import numbers
 import os
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted, validate_data
 
+from . import _frames
 from . import _training as T
 from .losses import Quantile, get_loss
 
@@ -43,10 +52,32 @@ _X_CHECKS = {"accept_sparse": ["csr", "csc"], "dtype": [np.float64, np.float32],
 
 # check name -> why it cannot pass; given to scikit-learn's parametrize_with_checks /
 # check_estimator as ``expected_failed_checks`` (see each estimator's _expected_failed_checks).
-_LIGHTGBM_WEIGHTS = (
-    "LightGBM bins features and counts min_data_in_leaf on rows, not weights, so zero or integer "
-    "weights do not equal removed or repeated rows (its own l2 objective behaves the same)"
+_XGBOOST_FLOAT32_WEIGHTS = (
+    "XGBoost stores gradients in float32: a row of weight 3 adds round(3 g), three repeated rows "
+    "add 3 round(g), so the quantile predictions differ by a float32 ulp (1e-7) where the check "
+    "asks for rtol 1e-7 (its gradients, scale * alpha, are not exact in float32)"
 )
+
+
+def _warn_unknown_lightgbm(names):
+    """LightGBM ignores parameters it does not know; warn about them as XGBoost itself does
+    ("Parameters: { ... } are not used"), with the closest names LightGBM knows."""
+    import difflib
+
+    try:
+        from lightgbm.basic import _ConfigAliases  # every parameter and alias (LGBM_DumpParamAliases)
+
+        aliases = _ConfigAliases._get_all_param_aliases()
+    except (ImportError, AttributeError):  # another LightGBM: leave the check to it
+        return
+    known = set(aliases) | {a for names_ in aliases.values() for a in names_}
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            warnings.warn(
+                f"LightGBM does not know the parameter {name!r}; it is ignored{hint}", UserWarning, stacklevel=4
+            )
 
 
 class _GBBase(BaseEstimator):
@@ -97,11 +128,6 @@ class _GBBase(BaseEstimator):
         return tags
 
     def _expected_failed_checks(self):
-        if self.backend == "lightgbm":
-            return {
-                "check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS,
-                "check_sample_weight_equivalence_on_sparse_data": _LIGHTGBM_WEIGHTS,
-            }
         return {}
 
     # ---- the booster's parameters ----------------------------------------------------------------
@@ -138,15 +164,43 @@ class _GBBase(BaseEstimator):
                 params["num_threads"] = n_jobs
             if self.device != "cpu":
                 params["device_type"] = self.device
+        if self.backend == "lightgbm":
+            _warn_unknown_lightgbm(extra)
         return params | extra
 
     # ---- fit -------------------------------------------------------------------------------------
     def _validate_X(self, X, reset):
-        return validate_data(self, X, reset=reset, **_X_CHECKS)
+        """X as the boosters get it: a pandas frame with ``category`` columns stays a frame
+        (those columns normalised to float64 beside them; see ``_frames``), anything else a
+        float array or sparse matrix, as scikit-learn validates it. ``reset``: at fit, record
+        ``n_features_in_``, ``feature_names_in_`` and ``is_categorical_``."""
+        X = _frames.to_pandas(X)
+        frame = _frames.is_pandas_frame(X)
+        if reset:
+            cats = _frames.categorical_columns(X) if frame else []
+            self.is_categorical_ = np.array([c in cats for c in X.columns]) if cats else None
+        mask = getattr(self, "is_categorical_", None)
+        if mask is None:
+            if frame:  # clear errors for string columns, and for category columns the fit did not have
+                X = _frames.normalized(X, [])
+            return validate_data(self, X, reset=reset, **_X_CHECKS)
+        if not frame:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on a DataFrame with 'category' columns "
+                f"{list(self.feature_names_in_[mask])}: pass a DataFrame with the same columns"
+            )
+        validate_data(self, X, reset=reset, skip_check_array=True)  # feature names and count
+        X = _frames.normalized(X, [c for c, is_cat in zip(X.columns, mask, strict=True) if is_cat])
+        numeric = X.columns[~mask]
+        if len(numeric) and np.isinf(X[numeric].to_numpy()).any():
+            raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
+        return X
 
     def _validate_Xy(self, X, y, sample_weight, **y_checks):
-        """Validated X, y and sample weights (float64 or None) of a fit."""
-        X, y = validate_data(self, X, y, **_X_CHECKS, **y_checks)
+        """Validated X (see ``_validate_X``), y and sample weights (float64 or None) of a fit."""
+        y = validate_data(self, y=y, **y_checks)  # first: validating y alone forgets feature names
+        X = self._validate_X(X, reset=True)
+        check_consistent_length(X, y)
         w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         return X, y, w
 
@@ -181,9 +235,12 @@ class _GBBase(BaseEstimator):
         from . import xgboost as gx
 
         nthread = params.get("nthread", -1)
-        dtrain = xgboost.DMatrix(X, y, weight=w, missing=np.nan, nthread=nthread)
+        dtrain = xgboost.DMatrix(X, y, weight=w, missing=np.nan, nthread=nthread, enable_categorical=True)
         watch = [
-            (xgboost.DMatrix(Xv, yv, weight=wv, missing=np.nan, nthread=nthread), f"validation_{i}")
+            (
+                xgboost.DMatrix(Xv, yv, weight=wv, missing=np.nan, nthread=nthread, enable_categorical=True),
+                f"validation_{i}",
+            )
             for i, (Xv, yv, wv) in enumerate(evals)
         ]
         booster = gx.train(
@@ -237,7 +294,9 @@ class _GBBase(BaseEstimator):
             import xgboost
 
             raw = self.booster_.predict(
-                xgboost.DMatrix(X, missing=np.nan), output_margin=True, iteration_range=(0, self.best_iteration_ + 1)
+                xgboost.DMatrix(X, missing=np.nan, enable_categorical=True),
+                output_margin=True,
+                iteration_range=(0, self.best_iteration_ + 1),
             )
             return raw.astype(np.float64)
         return self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_ + 1)
@@ -354,6 +413,12 @@ class GBQuantileRegressor(GBRegressor):
             why = "predict returns one column per quantile level, (n, k), where the check requires y's shape (n,)"
             for check in ("check_regressors_train", "check_estimator_sparse_array", "check_estimator_sparse_matrix"):
                 failed[check] = why
+        if self.backend == "xgboost":
+            for check in (
+                "check_sample_weight_equivalence_on_dense_data",
+                "check_sample_weight_equivalence_on_sparse_data",
+            ):
+                failed[check] = _XGBOOST_FLOAT32_WEIGHTS
         return failed
 
 
@@ -366,7 +431,9 @@ class GBClassifier(ClassifierMixin, _GBBase):
     ``predict_proba`` returns probabilities (inverse link of the raw scores, rows sum to 1);
     ``decision_function`` the raw margins. ``class_weight``: ``None``, ``"balanced"`` (weights
     ``n / (k * count)``) or a dict, multiplied into ``sample_weight``; a class-balanced loss takes
-    its class counts from the training labels (and weights) at fit.
+    its class counts from the training labels and ``sample_weight`` at fit, not from
+    ``class_weight`` (so ``class_weight`` and the effective-number weights compose; counting
+    class-weighted rows would make "balanced" classes look equally frequent).
 
     Cross-validation folds: the classes are those seen in the fit's ``y``; a class absent from
     a training fold gets no column in ``predict_proba`` and is never predicted (as with every
@@ -404,11 +471,15 @@ class GBClassifier(ClassifierMixin, _GBBase):
         loss = get_loss(self.loss)
         if not T.is_classifier(loss):
             raise ValueError(f"{type(loss).__name__} is a regression loss: use GBRegressor")
+        k = len(self.classes_)
+        y_enc = y_enc.astype(np.float64)
+        # class-balanced counts from y and sample_weight, before class_weight: counting the
+        # class-weighted rows would make "balanced" classes look equal and undo the reweighting
+        loss = T.bind(loss, y_enc, k, w)
         if self.class_weight is not None:
             cw = compute_sample_weight(self.class_weight, y)
             w = cw if w is None else w * cw
-        k = len(self.classes_)
-        return self._fit(X, y_enc.astype(np.float64), w, eval_set, sample_weight_eval_set, loss, k if k > 2 else None)
+        return self._fit(X, y_enc, w, eval_set, sample_weight_eval_set, loss, k if k > 2 else None)
 
     def _encode_eval(self, y):
         y = np.asarray(y)
