@@ -290,6 +290,19 @@ def binary_candidates(backend, base, prior):
     return cands
 
 
+def ece(y, p, bins=10):
+    """Expected calibration error over equal-mass bins of the predicted probability of class 1:
+    the row-weighted mean |mean p - positive rate| of each bin."""
+    order = np.argsort(p, kind="stable")
+    return sum(len(b) * abs(p[b].mean() - y[b].mean()) for b in np.array_split(order, bins)) / len(p)
+
+
+def multiclass_ece(y, proba, bins=10):
+    """Top-label ECE: equal-mass bins of the largest probability, |confidence - accuracy|."""
+    conf = proba.max(axis=1)
+    return ece((np.argmax(proba, axis=1) == y).astype(float), conf, bins)
+
+
 def binary_scores(yva, pva, yte, pte):
     prec, rec, thr = metrics.precision_recall_curve(yva, pva)
     f1 = 2 * prec * rec / np.maximum(prec + rec, 1e-12)
@@ -299,9 +312,17 @@ def binary_scores(yva, pva, yte, pte):
         metrics.roc_auc_score(yte, pte),
         metrics.log_loss(yte, np.clip(pte, 1e-15, 1 - 1e-15)),
         metrics.brier_score_loss(yte, pte),
+        ece(yte, pte),
         metrics.f1_score(yte, pte >= threshold),
         pte.mean() / yte.mean(),
     ]
+
+
+def link_proba(est, X):
+    """The link's output (sigmoid / softmax of the margins) of one of our estimators: what a
+    booster's own predict_proba would give for the same model, before the posterior."""
+    p = est.loss_.inverse_link(est.decision_function(X))
+    return np.column_stack([1 - p, p]) if p.ndim == 1 else p
 
 
 def binary(cfg):
@@ -321,7 +342,11 @@ def binary(cfg):
                 for name, est in binary_candidates(backend, base, ytr.mean()).items():
                     fit_es(est, backend, Xtr, ytr, Xva, yva, cfg.patience)
                     pva, pte = est.predict_proba(Xva)[:, 1], est.predict_proba(Xte)[:, 1]
-                    res.setdefault(name, []).append(binary_scores(yva, pva, yte, pte))
+                    ours = isinstance(est, gb.GBClassifier)
+                    res.setdefault(name + (" posterior" if ours else ""), []).append(binary_scores(yva, pva, yte, pte))
+                    if ours:
+                        lva, lte = link_proba(est, Xva)[:, 1], link_proba(est, Xte)[:, 1]
+                        res.setdefault(name + " link", []).append(binary_scores(yva, lva, yte, lte))
             for name, vals in res.items():
                 rows.append((set_name, backend, name, vals))
             print(set_name, backend, "done", flush=True)
@@ -330,15 +355,33 @@ def binary(cfg):
         f"rate 0.05, early stopping (patience {cfg.patience}, at most {cfg.max_rounds} rounds) on the "
         "validation split with each objective's own loss; F1 at the threshold that maximises F1 on the "
         "validation split. 'mean p / rate': mean predicted probability over the positive rate (1 = "
-        "calibrated in the large)."
+        "calibrated in the large); ECE over 10 equal-mass bins. Ours: 'posterior' is what "
+        "predict_proba returns (loss.posterior of the margins), 'link' the sigmoid of the same "
+        "margins (what the booster's own predict_proba would give)."
     )
-    header = ["data", "backend", "objective", "PR-AUC", "ROC-AUC", "log loss", "Brier", "F1", "mean p / rate"]
-    fmts = ["{:.3f}", "{:.3f}", "{:.4f}", "{:.4f}", "{:.3f}", "{:.2f}"]
+    header = ["data", "backend", "objective", "PR-AUC", "ROC-AUC", "log loss", "Brier", "ECE", "F1", "mean p / rate"]
+    fmts = ["{:.3f}", "{:.3f}", "{:.4f}", "{:.4f}", "{:.4f}", "{:.3f}", "{:.2f}"]
     lines = summary_table(intro, header, rows, fmts)
     return "Imbalanced binary classification", lines
 
 
 # ---- long-tailed multiclass ----------------------------------------------------------------------
+def multiclass_scores(y, pred, proba, k, rare):
+    """Decisions (``pred``, the estimator's predict) and probabilities (``proba``) scored."""
+    recall = metrics.recall_score(y, pred, labels=np.arange(k), average=None, zero_division=0)
+    onehot = np.eye(k)[y]
+    rate = np.bincount(y, minlength=k)[rare] / len(y)
+    return [
+        metrics.f1_score(y, pred, average="macro"),
+        metrics.balanced_accuracy_score(y, pred),
+        recall[rare].mean(),
+        metrics.log_loss(y, np.clip(proba, 1e-15, 1), labels=np.arange(k)),
+        np.mean(np.sum((proba - onehot) ** 2, axis=1)),
+        multiclass_ece(y, proba),
+        np.mean(proba[:, rare].mean(axis=0) / rate),
+    ]
+
+
 def carrier(cfg):
     """flights carrier, subsampled (seeded); classes with fewer than 30 rows in the sample are
     dropped (a 60/20/20 stratified split needs a few of each), the rest relabelled 0..k-1."""
@@ -381,17 +424,13 @@ def multiclass(cfg):
                     w = compute_sample_weight("balanced", ytr) if balanced else None
                     wva = compute_sample_weight("balanced", yva) if balanced else None
                     fit_es(est, backend, Xtr, ytr, Xva, yva, cfg.patience // 2, w, wva)
-                    proba = est.predict_proba(Xte)
-                    pred = np.argmax(proba, axis=1)
-                    recall = metrics.recall_score(yte, pred, labels=np.arange(k), average=None, zero_division=0)
-                    res.setdefault(name, []).append(
-                        [
-                            metrics.f1_score(yte, pred, average="macro"),
-                            metrics.balanced_accuracy_score(yte, pred),
-                            recall[rare].mean(),
-                            metrics.log_loss(yte, np.clip(proba, 1e-15, 1), labels=np.arange(k)),
-                        ]
-                    )
+                    pred = est.predict(Xte)
+                    ours = isinstance(est, gb.GBClassifier)
+                    outputs = {" posterior" if ours else "": est.predict_proba(Xte)}
+                    if ours:
+                        outputs[" link"] = link_proba(est, Xte)
+                    for suffix, proba in outputs.items():
+                        res.setdefault(name + suffix, []).append(multiclass_scores(yte, pred, proba, k, rare))
             for name, vals in res.items():
                 rows.append((set_name, k, f"{', '.join(f'{100 * share[c]:.1f}%' for c in rare)}", backend, name, vals))
             print(set_name, backend, "done", flush=True)
@@ -400,11 +439,15 @@ def multiclass(cfg):
         f"0.1, early stopping (patience {cfg.patience // 2}, at most {cfg.max_rounds // 3} rounds) on the "
         "validation split with each objective's own loss (the balanced softmax on balanced validation "
         "weights). 'rare-3 recall': mean recall of the three rarest classes (their shares in the data "
-        f"given). flights carrier: {cfg.n_carrier} sampled rows, classes with < 30 rows dropped."
+        f"given). flights carrier: {cfg.n_carrier} sampled rows, classes with < 30 rows dropped. Brier: "
+        "mean over rows of the squared error summed over classes; ECE: top-label, 10 equal-mass bins; "
+        "'rare-3 mean p / rate': mean predicted probability of each of the three rarest classes over its "
+        "test share, averaged (1 = calibrated in the large). Ours: 'posterior' is predict_proba, 'link' "
+        "the softmax of the same margins (decisions are the same for both)."
     )
     header = ["data", "classes", "rarest shares", "backend", "objective", "macro-F1", "balanced acc."]
-    header += ["rare-3 recall", "log loss"]
-    lines = summary_table(intro, header, rows, ["{:.3f}"] * 4)
+    header += ["rare-3 recall", "log loss", "Brier", "ECE", "rare-3 mean p / rate"]
+    lines = summary_table(intro, header, rows, ["{:.3f}"] * 3 + ["{:.4f}"] * 3 + ["{:.2f}"])
     return "Long-tailed multiclass classification", lines
 
 

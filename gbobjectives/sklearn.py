@@ -39,6 +39,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted, validate_data
 
@@ -428,8 +429,12 @@ class GBClassifier(ClassifierMixin, _GBBase):
 
     Labels of any type (strings included) are mapped through ``classes_`` (sorted, as in
     scikit-learn); two classes train a binary (sigmoid) model, more a softmax model.
-    ``predict_proba`` returns probabilities (inverse link of the raw scores, rows sum to 1);
-    ``decision_function`` the raw margins. ``class_weight``: ``None``, ``"balanced"`` (weights
+    ``predict_proba`` returns class posteriors (``loss_.posterior``: focal's minimiser
+    inverted, class weights undone as a prior shift; rows sum to 1), ``predict`` the class of the
+    largest margin (for class weights, the cost-weighted decision argmax w_k x posterior_k);
+    ``decision_function`` the raw margins, and ``loss_.inverse_link(decision_function(X))`` the
+    link's output (sigmoid / softmax) as a booster's own predict_proba would give it.
+    ``class_weight``: ``None``, ``"balanced"`` (weights
     ``n / (k * count)``) or a dict, multiplied into ``sample_weight``; a class-balanced loss takes
     its class counts from the training labels and ``sample_weight`` at fit, not from
     ``class_weight`` (so ``class_weight`` and the effective-number weights compose; counting
@@ -476,10 +481,18 @@ class GBClassifier(ClassifierMixin, _GBBase):
         # class-balanced counts from y and sample_weight, before class_weight: counting the
         # class-weighted rows would make "balanced" classes look equal and undo the reweighting
         loss = T.bind(loss, y_enc, k, w)
+        self._class_weight = None  # per class: what predict_proba shifts the prior back by
+        w_user = w
         if self.class_weight is not None:
+            self._class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             cw = compute_sample_weight(self.class_weight, y)
             w = cw if w is None else w * cw
-        return self._fit(X, y_enc, w, eval_set, sample_weight_eval_set, loss, k if k > 2 else None)
+        self._fit(X, y_enc, w, eval_set, sample_weight_eval_set, loss, k if k > 2 else None)
+        weighted = np.ptp(self.loss_.training_weights(k, self._class_weight)) > 0
+        self.posterior_shift_ = (
+            self.loss_.posterior_shift(y_enc, self._raw(X), w_user, self._class_weight) if weighted else None
+        )
+        return self
 
     def _encode_eval(self, y):
         y = np.asarray(y)
@@ -494,13 +507,28 @@ class GBClassifier(ClassifierMixin, _GBBase):
         return self._raw(X)
 
     def predict_proba(self, X):
+        """Class posteriors, (n, n_classes): ``loss_.posterior(decision_function(X),
+        class_weight, shift=posterior_shift_)``. The ``class_weight`` the model was trained
+        with is undone as a prior shift (``sample_weight`` is taken as the population the user
+        wants, and kept); ``posterior_shift_`` (fitted on the training rows) makes the mean
+        training posterior equal the training class shares (see
+        ``gbobjectives.losses.posterior_shift``) for a model trained with class weights, where
+        the inverted margins are otherwise too low on average (measured in
+        ``benchmarks/quality.py --study binary``); None without class weights."""
         raw = self._raw(X)  # checks fitted first
-        p = self.loss_.inverse_link(raw)
+        p = self.loss_.posterior(raw, self.__dict__.get("_class_weight"), self.posterior_shift_)
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
 
     def predict(self, X):
-        proba = self.predict_proba(X)  # checks fitted first
-        return self.classes_[np.argmax(proba, axis=1)]
+        """The class of the largest margin. Without class weights that is the argmax of
+        ``predict_proba`` (the posterior transform is monotone); with them (``alpha``,
+        class-balanced, ``class_weight``) it is the decision the weighted model was trained
+        for, the cost-weighted Bayes decision argmax_k w_k x posterior_k, not the argmax of
+        ``predict_proba``."""
+        raw = self._raw(X)  # checks fitted first
+        if raw.ndim == 1:
+            return self.classes_[(raw > 0).astype(int)]
+        return self.classes_[np.argmax(raw, axis=1)]
 
 
 __all__ = ["BACKENDS", "GBClassifier", "GBQuantileRegressor", "GBRegressor"]

@@ -41,7 +41,8 @@ LAYERS = {
     "_training": {"losses"},
     "xgboost": {"losses", "_training", "kernels"},  # kernels: device arrays for the GPU path
     "lightgbm": {"losses", "_training"},
-    "sklearn": {"losses", "_training", "xgboost", "lightgbm"},  # estimators on the adapters
+    "_frames": set(),  # the estimators' data frames
+    "sklearn": {"losses", "_training", "xgboost", "lightgbm", "_frames"},  # estimators on the adapters
 }
 
 

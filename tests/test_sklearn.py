@@ -138,8 +138,10 @@ def test_probabilities_and_string_labels(backend, k, loss):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
     assert np.all((proba >= 0) & (proba <= 1))
     raw = est.decision_function(X)
-    p = est.loss_.inverse_link(raw)
+    p = est.loss_.posterior(raw, shift=est.posterior_shift_)
     np.testing.assert_allclose(proba[:, 1] if k == 2 else proba, p, rtol=1e-12, atol=0)
+    if est.loss_ == gb.CrossEntropy():  # the one loss whose minimiser is the posterior
+        np.testing.assert_allclose(p, est.loss_.inverse_link(raw), rtol=1e-12)
     assert set(est.predict(X)) <= set(y)
     assert np.mean(est.predict(X) == y) > 0.7
 
@@ -163,10 +165,14 @@ def test_class_weight_balanced_is_sample_weight(backend):
     a = GBClassifier("focal", class_weight="balanced", backend=backend, **FAST).fit(X, y)
     b = GBClassifier("focal", backend=backend, **FAST).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
     c = GBClassifier("focal", backend=backend, **FAST).fit(X, y)
-    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
-    # the minority class is pushed up: higher mean probability, at least the recall
-    assert a.predict_proba(X)[:, 1].mean() > 1.1 * c.predict_proba(X)[:, 1].mean()
+    np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), rtol=1e-6)  # the same model
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    # the minority class is pushed up: at least the recall
     assert np.mean(a.predict(X)[y == 1] == 1) >= np.mean(c.predict(X)[y == 1] == 1)
+    # class_weight is undone in predict_proba (a prior shift), sample weights are the population
+    neg = y == 0
+    assert np.median(b.predict_proba(X)[neg, 1]) > 1.5 * np.median(c.predict_proba(X)[neg, 1])
+    assert abs(a.predict_proba(X)[:, 1].mean() / y.mean() - 1) < 0.1
 
 
 def test_class_balanced_counts_come_from_fit_labels():

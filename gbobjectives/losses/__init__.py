@@ -3,7 +3,7 @@
 from ..kernels.cpu import kernel_threads
 from ._validation import remember_checks
 from .base import Loss, grad_hess_in, takes_out
-from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights
+from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights, posterior_shift
 from .regression import Huber, LogCosh, PseudoHuber, Quantile
 
 LOSSES = {cls.name: cls for cls in (Huber, PseudoHuber, LogCosh, Quantile, Focal, CrossEntropy, ClassBalanced)}
@@ -50,6 +50,7 @@ __all__ = [
     "PseudoHuber",
     "Quantile",
     "effective_number_weights",
+    "posterior_shift",
     "get_loss",
     "grad_hess_in",
     "takes_out",

@@ -41,6 +41,50 @@ def softmax(raw):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _log_others_ratio(raw):
+    """``log rho``, (n, k): ``rho_ik = sum_{j != k} exp(z_ij - z_ik)``, the odds against class k
+    (``v_k = 1 / (1 + rho_k)``, ``1 - v_k = rho_k / (1 + rho_k)``), from margins without
+    cancellation or underflow: the largest class sums the others around the second largest
+    margin. A 1-D (binary) margin z gives the two columns (class 0: z, class 1: -z)."""
+    z = np.asarray(raw, np.float64)
+    if z.ndim == 1 or z.shape[1] == 1:
+        z = z.reshape(-1)
+        return np.column_stack([z, -z])
+    n, k = z.shape
+    top = np.argmax(z, axis=1)
+    rows = np.arange(n)
+    m = z[rows, top]
+    e = np.exp(z - m[:, None])
+    total = e.sum(axis=1)
+    others = total[:, None] - e  # exact enough where e_k < 1: the largest term (1) stays in
+    masked = np.where(np.arange(k) == top[:, None], -np.inf, z)
+    m2 = masked.max(axis=1)  # the largest class: the others' sum around the second margin
+    log_top = m2 + np.log(np.exp(masked - m2[:, None]).sum(axis=1))
+    with np.errstate(divide="ignore"):
+        log_rho = np.log(others) + m[:, None] - z
+    log_rho[rows, top] = log_top - m
+    return log_rho
+
+
+def focal_log_h(log_rho, gamma):
+    """``log h_gamma(v)`` (Charoenphakdee et al. 2021), ``h(v) = v / [(1 - v)^gamma - gamma v
+    (1 - v)^(gamma - 1) log v]``, written as ``log v - gamma log(1 - v) - log1p(gamma v (-log v)
+    / (1 - v))`` and computed from ``log rho`` (the odds against the class), so that neither
+    ``v -> 1`` nor ``v -> 0`` cancels or overflows. The expected focal loss is minimised at the
+    ``v`` with ``h(v_k)`` proportional to the posterior; gamma = 0 gives ``log v``."""
+    log_rho = np.asarray(log_rho, np.float64)
+    log1p_rho = np.logaddexp(0.0, log_rho)
+    log_v = -log1p_rho
+    if gamma == 0.0:
+        return log_v
+    log_q = log_rho - log1p_rho
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        rho = np.exp(log_rho)
+        # r = -log v / (1 - v) = log1p(rho) (1 + rho) / rho, 1 + rho / 2 + O(rho^2) for tiny rho
+        r = np.where(log_rho < -20.0, 1.0 + 0.5 * rho, log1p_rho / np.exp(log_q))
+    return log_v - gamma * log_q - np.log1p(gamma * np.exp(log_v) * r)
+
+
 class _Prepared:
     """Validated inputs of one call: binary or softmax, class count, labels, raw, weights."""
 
@@ -94,11 +138,54 @@ class Focal(Loss):
         return "logit or softmax"
 
     def inverse_link(self, raw):
-        """Probabilities: sigmoid of a 1-D raw score, softmax of an (n, k) one."""
+        """The link's output: sigmoid of a 1-D raw score, softmax of an (n, k) one. This is the
+        minimiser of the loss, which is the class posterior only for unweighted cross-entropy:
+        see ``posterior``."""
         raw = np.asarray(raw)
         if raw.ndim == 1 or raw.shape[1] == 1:
             return sigmoid(raw)
         return softmax(raw)
+
+    def posterior(self, raw, class_weight=None, shift=None):
+        """Class-posterior estimates ``P(y = k | x)`` from raw margins: (n,) ``P(y = 1)`` for a
+        1-D (binary) margin, else (n, k) rows that sum to 1. ``shift``: an offset added to the
+        margins first (see ``posterior_shift``; the estimators fit one).
+
+        ``inverse_link`` returns the minimiser ``v`` of the loss, which is not the posterior:
+        focal loss is not a proper scoring rule (its minimiser is a monotone transform of the
+        posterior, inverted here in closed form, Charoenphakdee et al. 2021), and class weights
+        ``w_k`` (``alpha``, and ``class_weight``: extra per-class weights the model was trained
+        with) shift the prior. With ``h`` as in ``focal_log_h``, the posterior is
+        ``h(v_k) / w_k`` normalised over k (cross-entropy: ``v_k / w_k``), computed in log space:
+        finite and summing to 1 for any finite margin, in float64 for float32 input too. The
+        transform is monotone in each margin and keeps the argmax of ``w_k`` x posterior, which
+        is the argmax of the margins (so ``predict`` is unchanged)."""
+        raw = np.asarray(raw, np.float64)
+        binary = raw.ndim == 1 or raw.shape[1] == 1
+        k = 2 if binary else raw.shape[1]
+        if shift is not None:
+            raw = raw + (float(np.ravel(shift)[0]) if binary else np.asarray(shift, np.float64))
+        log_p = self._log_posterior(raw, self._class_weights(k, _per_class(class_weight, k)))
+        return np.exp(log_p[:, 1]) if binary else np.exp(log_p)
+
+    def posterior_shift(self, y, raw, sample_weight=None, class_weight=None):
+        """The margin offset (see ``posterior_shift``, the module function) for this loss."""
+        return posterior_shift(self, y, raw, sample_weight, class_weight)
+
+    def training_weights(self, n_classes, class_weight=None):
+        """The per-class weights this loss trains with (``alpha``), times ``class_weight``:
+        (n_classes,), ones when there are none. ``argmax_k w_k posterior_k`` is the
+        cost-weighted Bayes decision they ask for."""
+        cw = self._class_weights(n_classes, _per_class(class_weight, n_classes))
+        return cw if cw.size else np.ones(n_classes)
+
+    def _log_posterior(self, raw, cw):
+        """(n, k) log posterior for per-class weights ``cw`` (EMPTY: none)."""
+        log_h = focal_log_h(_log_others_ratio(raw), self.gamma)
+        if cw.size:
+            log_h = log_h - np.log(cw)
+        top = log_h.max(axis=1, keepdims=True)
+        return log_h - (top + np.log(np.exp(log_h - top).sum(axis=1, keepdims=True)))
 
     # ---- class weights ---------------------------------------------------------------------
     def _alpha_weights(self, n_classes):
@@ -217,6 +304,61 @@ class CrossEntropy(Focal):
         super().__init__(gamma=0.0, alpha=alpha, hessian=hessian)
 
 
+def posterior_shift(loss, y, raw, sample_weight=None, class_weight=None):
+    """An offset of the margins (a float for a 1-D margin, else a centred (k,) vector) after
+    which the mean ``loss.posterior`` over the rows ``(y, raw)`` equals the class shares of
+    ``y``, weighted by ``sample_weight``: calibration in the large, which cross-entropy's own
+    score equations give its link output and which a boosted model of a weighted or focal loss
+    loses when its margins are inverted (the transform is not linear, and the model is not the
+    loss's minimiser). Fitted on the training rows (the estimators do); it moves every margin
+    of a class alike, so rankings within a class and ``predict`` are unchanged.
+
+    Binary: the root of the mean posterior minus the positive share (brentq); softmax: the
+    fixed point of ``shift_k += log(share_k / mean posterior_k)`` (the prior adjustment of
+    Saerens et al. 2002). A class with no weight keeps its margin."""
+    from scipy.optimize import brentq
+
+    raw = np.asarray(raw, np.float64)
+    w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    binary = raw.ndim == 1 or raw.shape[1] == 1
+    k = 2 if binary else raw.shape[1]
+    y = np.asarray(y).astype(np.intp).ravel()
+    share = np.bincount(y, weights=w, minlength=k) / (len(y) if w is None else w.sum())
+    if binary:
+        raw = raw.reshape(-1)
+        if not 0.0 < share[1] < 1.0:
+            return 0.0
+
+        def gap(c):
+            return float(np.average(loss.posterior(raw + c, class_weight), weights=w)) - share[1]
+
+        lo, hi = -1.0, 1.0
+        while gap(lo) > 0 and lo > -1e3:
+            lo *= 2.0
+        while gap(hi) < 0 and hi < 1e3:
+            hi *= 2.0
+        return float(brentq(gap, lo, hi, xtol=1e-10)) if gap(lo) <= 0 <= gap(hi) else 0.0
+    shift = np.zeros(k)
+    has = share > 0
+    for _ in range(200):
+        mean = np.average(loss.posterior(raw + shift, class_weight), axis=0, weights=w)
+        step = np.where(has, np.log(np.where(has, share, 1.0) / np.maximum(mean, 1e-300)), 0.0)
+        shift += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return shift - shift[has].mean()
+
+
+def _per_class(class_weight, k):
+    """Extra per-class weights as a float64 array of k positive entries, or None."""
+    if class_weight is None:
+        return None
+    cw = np.asarray(class_weight, np.float64).ravel()
+    if cw.size != k or not np.all(np.isfinite(cw)) or np.any(cw <= 0):
+        raise ValueError(f"class_weight must hold {k} positive finite weights, got {class_weight!r}")
+    return cw
+
+
 def _class_counts(y, w, k):
     w = None if w is None else v.to_host(w)
     return np.bincount(v.to_host(y).astype(np.intp), weights=w, minlength=k)
@@ -300,6 +442,30 @@ class ClassBalanced(Loss):
 
     def inverse_link(self, raw):
         return self.base.inverse_link(raw)
+
+    def posterior_shift(self, y, raw, sample_weight=None, class_weight=None):
+        return posterior_shift(self, y, raw, sample_weight, class_weight)
+
+    def training_weights(self, n_classes, class_weight=None):
+        """The base loss's weights times the effective-number weights (and ``class_weight``)."""
+        if self.counts is None:
+            raise ValueError("training_weights needs the training class counts: use loss.with_counts(y_train)")
+        more = _per_class(class_weight, n_classes)
+        extra = self.class_weights(n_classes=n_classes)
+        return self.base.training_weights(n_classes, extra if more is None else extra * more)
+
+    def posterior(self, raw, class_weight=None, shift=None):
+        """Class-posterior estimates (see ``Focal.posterior``): the base loss's inverse
+        transform, with the effective-number class weights (and ``class_weight``) undone as a
+        prior shift. Needs the training counts (``with_counts``; the estimators and ``train``
+        helpers bind them)."""
+        if self.counts is None:
+            raise ValueError("posterior needs the training class counts: use loss.with_counts(y_train)")
+        raw = np.asarray(raw)
+        k = 2 if raw.ndim == 1 or raw.shape[1] == 1 else raw.shape[1]
+        extra = self.class_weights(n_classes=k)
+        more = _per_class(class_weight, k)
+        return self.base.posterior(raw, extra if more is None else extra * more, shift)
 
     @property
     def link(self):
