@@ -347,14 +347,39 @@ class GBQuantileRegressor(GBRegressor):
 
     ``predict``: (n,) for a single ``alpha``, else (n, k) quantiles in the order of the sorted
     levels, sorted per row so they never cross. ``predict_interval``: (n, 2), the lowest and
-    highest levels. ``score``: the mean over levels of scikit-learn's D^2 pinball score (the
-    pinball analogue of R^2: 1 is perfect, 0 is the best constant).
+    highest levels (conformalized when ``conformal`` is set). ``score``: the mean over levels of
+    scikit-learn's D^2 pinball score (the pinball analogue of R^2: 1 is perfect, 0 is the best
+    constant).
+
+    conformal: ``None``, ``"split"`` or ``"cv"``: conformalized quantile regression (Romano,
+    Patterson and Candes 2019) of the interval between the lowest and the highest level, whose
+    nominal miscoverage is ``a = alpha_lowest + 1 - alpha_highest`` (0.1 for 0.05 / 0.95). The
+    conformity score of a row is ``max(q_lo - y, y - q_hi)``; ``conformal_offset_`` is their
+    ``ceil((n + 1)(1 - a)) / n`` empirical quantile over n held-out rows, and
+    ``predict_interval`` returns ``[q_lo - offset, q_hi + offset]`` (the offset may be negative:
+    the interval then narrows).
+
+    - ``"split"``: a random ``calibration_size`` share of the rows (seeded by ``random_state``)
+      is held out; the model is trained on the rest. Guarantee: for a new row exchangeable with
+      the training rows, ``P(y in interval) >= 1 - a`` (marginal, over the draw of the data and
+      the row; not conditional on x, and not for shifted data).
+    - ``"cv"``: ``cv`` folds: the scores are out-of-fold (each row scored by a model trained
+      without its fold), and the model that predicts is refitted on every row, so no row is lost
+      to calibration. Coverage is about ``1 - a`` in practice; the worst-case guarantee of
+      cross-conformal methods is ``1 - 2a``. Costs ``cv + 1`` trainings.
+
+    Sample weights weight the training and the scores' quantile (the finite-sample guarantee is
+    for unweighted exchangeable rows). Early stopping uses ``eval_set`` in every training.
+    ``predict`` keeps returning the (unconformalized) quantiles.
     """
 
     def __init__(
         self,
         alpha=(0.05, 0.5, 0.95),
         *,
+        conformal=None,
+        calibration_size=0.25,
+        cv=5,
         hessian=None,
         backend="xgboost",
         n_estimators=100,
@@ -367,8 +392,70 @@ class GBQuantileRegressor(GBRegressor):
         **booster_params,
     ):
         self.alpha = alpha
+        self.conformal = conformal
+        self.calibration_size = calibration_size
+        self.cv = cv
         self.hessian = hessian
         self._set_common(locals())
+
+    def _miscoverage(self):
+        levels = np.sort(np.atleast_1d(np.asarray(self.alpha, float)))
+        if levels.size < 2:
+            raise ValueError("conformal intervals need at least two quantile levels")
+        return round(float(levels[0] + 1.0 - levels[-1]), 12)  # 0.05 + 1 - 0.95 is 0.1 - 3e-17
+
+    def _check_conformal(self):
+        if self.conformal not in (None, "split", "cv"):
+            raise ValueError(f"conformal must be None, 'split' or 'cv', got {self.conformal!r}")
+        if self.conformal == "split" and not (
+            isinstance(self.calibration_size, numbers.Real) and 0.0 < self.calibration_size < 1.0
+        ):
+            raise ValueError(f"calibration_size must lie in (0, 1), got {self.calibration_size!r}")
+        if self.conformal == "cv" and (
+            not isinstance(self.cv, numbers.Integral) or isinstance(self.cv, bool) or self.cv < 2
+        ):
+            raise ValueError(f"cv must be an integer >= 2, got {self.cv!r}")
+
+    def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
+        self._check_conformal()
+        self.conformal_offset_ = None
+        if self.conformal is None:
+            return super().fit(X, y, sample_weight, eval_set, sample_weight_eval_set)
+        from sklearn.model_selection import KFold
+        from sklearn.utils import _safe_indexing
+
+        a = self._miscoverage()
+        X, y, w = self._validate_Xy(X, y, sample_weight, y_numeric=True)
+        y = np.asarray(y, np.float64)
+        n = len(y)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if self.conformal == "split":
+            n_cal = int(np.ceil(self.calibration_size * n))
+            if not 1 <= n_cal < n - 1:
+                raise ValueError(f"calibration_size={self.calibration_size} leaves no rows to train or calibrate on")
+            order = np.random.default_rng(seed).permutation(n)
+            folds = [(np.sort(order[n_cal:]), np.sort(order[:n_cal]))]
+        else:
+            folds = list(KFold(self.cv, shuffle=True, random_state=seed).split(np.zeros((n, 1))))
+        scores, weights = np.empty(n), None if w is None else np.empty(n)
+        held = []
+        for train, cal in folds:
+            self._fit_rows(X, y, w, train, eval_set, sample_weight_eval_set, _safe_indexing)
+            q = self._quantiles(_safe_indexing(X, cal))
+            scores[cal] = np.maximum(q[:, 0] - y[cal], y[cal] - q[:, -1])
+            if w is not None:
+                weights[cal] = w[cal]
+            held.append(cal)
+        held = np.concatenate(held)
+        offset = conformal_quantile(scores[held], None if w is None else weights[held], a)
+        if self.conformal == "cv":  # the model that predicts sees every row
+            self._fit_rows(X, y, w, np.arange(n), eval_set, sample_weight_eval_set, _safe_indexing)
+        self.conformal_offset_ = offset
+        return self
+
+    def _fit_rows(self, X, y, w, rows, eval_set, sample_weight_eval_set, take):
+        Xr, yr, wr = take(X, rows), y[rows], None if w is None else w[rows]
+        return self._fit(Xr, yr, wr, eval_set, sample_weight_eval_set, self._loss(yr, wr))
 
     def _loss(self, y, sample_weight):
         alpha = self.alpha if np.ndim(self.alpha) == 0 else sorted(np.asarray(self.alpha, float).tolist())
@@ -392,11 +479,13 @@ class GBQuantileRegressor(GBRegressor):
 
     def predict_interval(self, X):
         """(n, 2): the quantiles at the lowest and the highest level (e.g. a 90% interval for
-        levels 0.05 and 0.95)."""
+        levels 0.05 and 0.95), widened (or narrowed) by ``conformal_offset_`` when the model
+        is conformalized (see the class docstring for what that guarantees)."""
         q = self._quantiles(X)
         if q.shape[1] < 2:
             raise ValueError("predict_interval needs at least two quantile levels")
-        return np.column_stack([q[:, 0], q[:, -1]])
+        offset = self.__dict__.get("conformal_offset_") or 0.0
+        return np.column_stack([q[:, 0] - offset, q[:, -1] + offset])
 
     def score(self, X, y, sample_weight=None):
         from sklearn.metrics import d2_pinball_score
@@ -421,6 +510,20 @@ class GBQuantileRegressor(GBRegressor):
             ):
                 failed[check] = _XGBOOST_FLOAT32_WEIGHTS
         return failed
+
+
+def conformal_quantile(scores, weights, miscoverage):
+    """The ``ceil((n + 1)(1 - a)) / n`` empirical quantile of n conformity scores (weighted:
+    the same level of their weighted distribution). Raises ``ValueError`` when n is too small
+    for the level (``ceil((n + 1)(1 - a)) > n``: the quantile would be infinite)."""
+    n = len(scores)
+    level = np.ceil((n + 1) * (1.0 - miscoverage)) / n
+    if level > 1.0:
+        raise ValueError(
+            f"{n} calibration rows are too few for a {1 - miscoverage:.0%} interval: need at least "
+            f"{int(np.ceil(1.0 / miscoverage)) - 1}"
+        )
+    return float(np.quantile(scores, level, weights=weights, method="inverted_cdf"))
 
 
 class GBClassifier(ClassifierMixin, _GBBase):
