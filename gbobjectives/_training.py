@@ -149,8 +149,51 @@ class Callable:
             d.out, d.out_key = (g, h), key
         return g, h
 
+    def __deepcopy__(self, memo):
+        # lightgbm.train deep-copies its params, the objective callable included: the copy
+        # would lose what this object holds for one training (the leaf renewal, the per-data
+        # cache), so the same object is used
+        return self
+
     def __getstate__(self):
         return {name: getattr(self, name) for name in self._state}
 
     def __setstate__(self, state):
         self.__init__(**state)
+
+
+# ---- leaf renewal (losses with ``renews_leaves``) ---------------------------------------------
+def leaf_of_rows(leaf_values, outputs):
+    """Which leaf each row fell in, from the tree's output for the row (the change of its
+    cached score) and the tree's leaf values: the nearest value (a cached score changes by the
+    leaf value up to rounding). Leaves with equal values are told apart by nothing, and get the
+    same renewed value (the union's quantile)."""
+    leaf_values = np.asarray(leaf_values, np.float64)
+    order = np.argsort(leaf_values, kind="stable")
+    v = leaf_values[order]
+    pos = np.clip(np.searchsorted(v, outputs), 1, len(v) - 1) if len(v) > 1 else np.zeros(len(outputs), np.intp)
+    if len(v) > 1:
+        pos -= (outputs - v[pos - 1]) < (v[pos] - outputs)
+    return _first_of_value(leaf_values, order[pos])
+
+
+def _first_of_value(leaf_values, leaf):
+    """Map each leaf to the lowest-numbered leaf with the same value (groups of equal leaves)."""
+    _, first, inverse = np.unique(leaf_values, return_index=True, return_inverse=True)
+    return first[inverse[leaf]]
+
+
+def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):
+    """New values of a tree's leaves: ``learning_rate x loss.leaf_value`` of the residuals of the
+    rows in each leaf (leaves of equal value as one group); a leaf without rows keeps its value."""
+    leaf_values = np.asarray(leaf_values, np.float64)
+    new = leaf_values.copy()
+    groups = _first_of_value(leaf_values, np.arange(len(leaf_values)))
+    order = np.argsort(leaf, kind="stable")
+    ids, starts = np.unique(leaf[order], return_index=True)
+    bounds = np.r_[starts, len(order)]
+    for g, a, b in zip(ids, bounds[:-1], bounds[1:], strict=True):
+        rows = order[a:b]
+        value = learning_rate * loss.leaf_value(residual[rows], None if weight is None else weight[rows], column)
+        new[groups == g] = value
+    return new

@@ -33,18 +33,26 @@ class _PerDataset(T.Callable):
 
 
 class Objective(_PerDataset):
-    """``objective(preds, train_data) -> (grad, hess)`` for ``params["objective"]``."""
+    """``objective(preds, train_data) -> (grad, hess)`` for ``params["objective"]``.
+    ``renewal``: set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)."""
 
     _bind = True
+    renewal = None
 
     def __call__(self, preds, train_data):
         d = self._cache.get(preds, train_data)
-        with self._threads:  # float32 and in the scores' (Fortran) order: LightGBM's own layout
-            return self._grad_hess(d, preds, np.float32)
+        if self.renewal is None:
+            with self._threads:  # float32 and in the scores' (Fortran) order: LightGBM's own layout
+                return self._grad_hess(d, preds, np.float32)
+        with self._threads:
+            g, h = self._grad_hess(d, self.renewal.scores(preds, train_data), np.float32)
+        return g, self.renewal.tie_break(h)
 
 
 class Metric(_PerDataset):
     """``feval(preds, eval_data) -> (name, weighted mean loss, is_higher_better=False)``."""
+
+    renewal = None
 
     def __init__(self, loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
         super().__init__(T.check_metric_loss(loss), kernel_threads)
@@ -52,8 +60,130 @@ class Metric(_PerDataset):
 
     def __call__(self, preds, eval_data):
         d = self._cache.get(preds, eval_data)
+        if self.renewal is not None:
+            self.renewal.sync()  # the newest tree renewed before any set is scored
+            preds = self.renewal.scores(preds, eval_data)
         with self._threads:
             return self.name, d.loss.mean(d.y, preds, d.w), False
+
+
+class LeafRenewal:
+    """Leaf renewal inside ``lightgbm.train`` for a loss with ``renews_leaves``: after each
+    iteration, every leaf of its new tree(s) is set (``Booster.set_leaf_output``) to
+    ``learning_rate x loss.leaf_value`` of the residuals of the training rows in it.
+
+    LightGBM keeps its cached training and validation scores as they were (they do not follow
+    ``set_leaf_output``), so this keeps, per Dataset, the scores it last saw and a correction
+    (renewed minus original leaf values, summed over trees): the objective and the metric get
+    the cached scores plus the correction, i.e. the renewed model's margins. A row's leaf is
+    read from the change of its cached score (the tree's output for it), so the raw data is
+    never needed. The training scores after an update come from ``Booster.eval_train`` with a
+    capturing callable. ``sync`` runs from the metric (before any set is scored) and from a
+    callback after each iteration."""
+
+    def __init__(self, loss, train_set, k, learning_rate):
+        self.loss, self.k, self.learning_rate = loss, k, float(learning_rate)
+        self.train_set, self.booster, self.done = train_set, None, 0
+        self.trees = []  # per renewed tree: (original leaf values, renewed leaf values)
+        self._state = {}  # id(Dataset) -> [dataset, scores last seen (n, k), correction, iterations seen]
+        self.y = np.asarray(train_set.get_label(), np.float64)
+        self.w = _weight(train_set)
+
+    # Two leaves with equal values cannot be told apart by the change of a row's score, and a
+    # constant curvature makes that common (every pure leaf of a quantile tree gets the same
+    # Newton step). Curvatures scaled by 1 + up to 2^-12, fixed per row, make the leaves'
+    # values distinct (their order of magnitude 1e-5 relative, far above the rounding of the
+    # scores); the renewed values replace them, and split gains move by the same 1e-4 at most.
+    TIE_BREAK = 2.0**-12
+
+    def tie_break(self, h):
+        n = h.shape[0]
+        if getattr(self, "_jitter", None) is None or self._jitter.shape[0] != n:
+            frac = (np.arange(n, dtype=np.float64) * 0.6180339887498949) % 1.0  # golden-ratio sequence
+            self._jitter = (1.0 + self.TIE_BREAK * frac).astype(np.float32)
+        h *= self._jitter if h.ndim == 1 else self._jitter[:, None]
+        return h
+
+    def _entry(self, data):
+        entry = self._state.get(id(data))
+        if entry is None or entry[0] is not data:
+            n = data.num_data()
+            start = data.get_init_score()
+            if start is None:
+                start = np.zeros((n, self.k))
+            else:  # (n, k), or flat in LightGBM's class-major order
+                start = np.asarray(start, np.float64)
+                start = start.reshape(n, self.k) if start.ndim == 2 else start.reshape(self.k, n).T
+            entry = self._state[id(data)] = [data, start.copy(), np.zeros((n, self.k)), 0]
+        return entry
+
+    def _account(self, entry, cached):
+        """Bring ``entry`` up to the renewed trees: the new trees' outputs are the change of the
+        cached scores since last seen (one iteration at a time)."""
+        it = self.done
+        if entry[3] == it:
+            return
+        if entry[3] != it - 1:
+            raise RuntimeError("leaf renewal: a data set was not scored after every iteration")
+        delta = cached - entry[1]
+        for j in range(self.k):
+            orig, new = self.trees[(it - 1) * self.k + j]
+            leaf = T.leaf_of_rows(orig, delta[:, j])
+            entry[2][:, j] += new[leaf] - orig[leaf]
+        entry[1], entry[3] = cached, it
+
+    def scores(self, preds, data):
+        """The renewed model's margins for the cached scores ``preds`` of ``data``."""
+        entry = self._entry(data)
+        cached = np.asarray(preds, np.float64).reshape(entry[1].shape, order="F")
+        self._account(entry, cached.copy())
+        out = cached + entry[2]
+        return out.reshape(np.shape(preds), order="F") if np.ndim(preds) == 2 else out[:, 0]
+
+    def sync(self):
+        """Renew the trees of every iteration not renewed yet (at most one: called every round)."""
+        booster = self.booster
+        if booster is None or self.done >= booster.current_iteration():
+            return
+        captured = []
+
+        def capture(preds, data):
+            captured.append(np.array(preds, np.float64))
+            return "gbobjectives-capture", 0.0, False
+
+        booster.eval_train(feval=capture)
+        entry = self._entry(self.train_set)
+        cached = captured[0].reshape(entry[1].shape, order="F")
+        delta = cached - entry[1]
+        residual = self.y[:, None] - (entry[1] + entry[2])
+        info = booster.dump_model(start_iteration=self.done, num_iteration=1)["tree_info"]
+        for j in range(self.k):
+            tree = self.done * self.k + j
+            orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(info[j]["num_leaves"])])
+            leaf = T.leaf_of_rows(orig, delta[:, j])
+            new = T.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, self.learning_rate)
+            for i, value in enumerate(new):
+                booster.set_leaf_output(tree, i, float(value))
+            self.trees.append((orig, new))
+        self.done += 1
+        self._account(entry, cached)
+
+    def before_iteration(self, env):
+        self.booster = env.model
+
+    def after_iteration(self, env):
+        self.sync()
+
+    def callbacks(self):
+        def before(env):
+            self.before_iteration(env)
+
+        def after(env):
+            self.after_iteration(env)
+
+        before.before_iteration, before.order = True, 0
+        after.order = 0  # before record_evaluation / early_stopping
+        return [before, after]
 
 
 def objective(loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
@@ -115,13 +245,18 @@ def train(
     k = T.n_outputs(loss, n_classes)
     if k > 1:
         params["num_class"] = k
-    params["objective"] = Objective(loss, kernel_threads)
+    params["objective"] = obj = Objective(loss, kernel_threads)
     params.setdefault("metric", "None")
     kwargs.setdefault("feval", Metric(loss, kernel_threads))
     start = T.start(loss, y, w, n_classes) if init_score else None
     if start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
             _set_start(ds, start, k)
+    if loss.renews_leaves:
+        obj.renewal = LeafRenewal(loss, train_set, k, _learning_rate(params))
+        if isinstance(kwargs["feval"], Metric):
+            kwargs["feval"].renewal = obj.renewal
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *obj.renewal.callbacks()]
     if _no_feature_can_split(train_set, params):
         import warnings
 
@@ -131,6 +266,14 @@ def train(
     if start is not None:
         fold_init_score(booster, start)
     return booster
+
+
+def _learning_rate(params):
+    """The shrinkage LightGBM applies to each tree (its aliases of learning_rate)."""
+    for name in ("learning_rate", "shrinkage_rate", "eta"):
+        if name in params:
+            return float(params[name])
+    return 0.1
 
 
 NO_FEATURE_WARNING = (

@@ -50,6 +50,9 @@ class Loss:
 
     name = None  # registry name
     link = "identity"
+    # adapters: after each tree, set every leaf to ``leaf_value`` of the residuals of its training
+    # rows (times the learning rate), as LightGBM's / XGBoost's own quantile objectives do
+    renews_leaves = False
     hessian_modes = ()
     default_hessian = None
     _param_names = ("hessian",)
@@ -121,6 +124,11 @@ class Loss:
 
     def inverse_link(self, raw):
         return np.asarray(raw)
+
+    def leaf_value(self, residual, weight, column):
+        """The optimal constant step of a leaf from its rows' residuals ``y - raw`` (and
+        weights, or None) for output ``column``; only for losses with ``renews_leaves``."""
+        raise NotImplementedError
 
 
 def grad_hess_in(loss, y, raw, sample_weight, dtype, out=None):

@@ -206,6 +206,11 @@ class Quantile(_Regression):
     error (without it, on a target in the thousands no child reaches min_child_weight=1 and
     XGBoost never splits). ``"constant"``: 1; ``"exact"``: 0.
 
+    renew_leaves: after each tree the adapters set every leaf to the exact weighted
+    alpha-quantile of its training rows' residuals (times the learning rate), as the natives'
+    quantile objectives do: the curvature chooses the splits, the quantile sets the values
+    (``True`` by default; ``False``: the Newton step of the curvature).
+
     scale: the residual scale, in target units; ``eps = eps_rel * scale``. ``None`` (default):
     the weighted mean of ``|y - raw|`` of each column at each call. The adapters fix it once
     from the training data (``with_scale(y, w)``: the mean absolute deviation from the optimal
@@ -216,9 +221,12 @@ class Quantile(_Regression):
     kind = scalar.QUANTILE
     hessian_modes = ("majorizer", "constant", "exact")
     default_hessian = "majorizer"
-    _param_names = ("alpha", "hessian", "scale", "eps_rel")
+    _param_names = ("alpha", "hessian", "scale", "eps_rel", "renew_leaves")
 
-    def __init__(self, alpha=0.5, hessian=None, scale=None, eps_rel=0.01):
+    def __init__(self, alpha=0.5, hessian=None, scale=None, eps_rel=0.01, renew_leaves=True):
+        if not isinstance(renew_leaves, bool | np.bool_):
+            raise ValueError(f"renew_leaves must be True or False, got {renew_leaves!r}")
+        self.renew_leaves = bool(renew_leaves)
         if np.ndim(alpha) == 0:
             self.alpha = v.open_unit("alpha", alpha)
         else:
@@ -239,6 +247,16 @@ class Quantile(_Regression):
     @property
     def alphas(self):
         return np.atleast_1d(np.asarray(self.alpha, np.float64))
+
+    @property
+    def renews_leaves(self):
+        return self.renew_leaves
+
+    def leaf_value(self, residual, weight, column):
+        """The weighted alpha-quantile of a leaf's residuals (level ``column``): the smallest
+        minimiser of the leaf's weighted pinball loss (``inverted_cdf``)."""
+        alpha = self.alphas[column if self._levels() else 0]
+        return float(np.quantile(residual, alpha, weights=weight, method="inverted_cdf"))
 
     def _levels(self):
         return None if np.ndim(self.alpha) == 0 else len(self.alpha)

@@ -1,0 +1,113 @@
+"""Leaf renewal for losses that declare ``renews_leaves`` (Quantile): after each tree, every
+leaf holds learning_rate x the exact weighted quantile of its training rows' residuals, the
+objective and the metric see the renewed margins, and saved models predict them. The raw data
+is never needed (Datasets free it after construction)."""
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+import gbobjectives as gb
+from gbobjectives import _training as T
+from gbobjectives import lightgbm as gl
+
+LR = 0.1
+
+
+def data(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = 100 + 30 * X[:, 0] + (5 + 10 * np.abs(X[:, 1])) * rng.standard_t(3, n)
+    return X, y, rng.uniform(0.2, 3.0, n)
+
+
+def weighted_quantile(x, a, w):
+    """Smallest minimiser of the weighted pinball loss, written out (no np.quantile)."""
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(w[order])
+    return x[order][np.searchsorted(cum, a * cum[-1] - 1e-12 * cum[-1])]
+
+
+@pytest.mark.parametrize("hessian", ["majorizer", "constant"])
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha):
+    X, y, w = data()
+    loss = gb.Quantile(alpha, hessian=hessian)
+    booster = gl.train(loss, {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 4)
+    k = loss.alphas.size
+    leaves = booster.predict(X, pred_leaf=True)  # (n, iterations * k), tree t * k + j
+    start = np.atleast_1d(T.start(T.bind(loss, y, None, w), y, w))
+    margin = np.tile(start, (len(y), 1))
+    for it in range(4):
+        for j in range(k):
+            tree = it * k + j
+            for leaf in np.unique(leaves[:, tree]):
+                rows = leaves[:, tree] == leaf
+                want = LR * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
+                got = booster.get_leaf_output(tree, int(leaf)) - (start[j] if it == 0 else 0.0)
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+        margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+
+
+def test_metric_and_saved_model_follow_the_renewed_leaves(tmp_path):
+    X, y, w = data(600)
+    loss = gb.Quantile([0.1, 0.9])
+    ds = lgb.Dataset(X[:400], y[:400], weight=w[:400])
+    valid = lgb.Dataset(X[400:], y[400:], weight=w[400:], reference=ds)
+    record = {}
+    booster = gl.train(
+        loss,
+        {"verbosity": -1, "learning_rate": LR},
+        ds,
+        30,
+        valid_sets=[ds, valid],
+        callbacks=[lgb.record_evaluation(record)],
+    )
+    for name, rows in (("training", slice(0, 400)), ("valid_1", slice(400, 600))):
+        (history,) = record[name].values()
+        assert history[-1] == pytest.approx(loss.mean(y[rows], booster.predict(X[rows]), w[rows]), rel=1e-7)
+    path = tmp_path / "m.txt"
+    booster.save_model(path)
+    np.testing.assert_allclose(lgb.Booster(model_file=path).predict(X), booster.predict(X), rtol=1e-12)
+
+
+def test_renewal_converges_faster_and_can_be_switched_off():
+    X, y, _ = data(3000, seed=1)
+    Xv, yv, _ = data(1000, seed=2)
+    losses = {}
+    for renew in (True, False):
+        record = {}
+        ds = lgb.Dataset(X, y)
+        gl.train(
+            gb.Quantile(0.9, renew_leaves=renew),
+            {"verbosity": -1, "learning_rate": 0.05},
+            ds,
+            100,
+            valid_sets=[lgb.Dataset(Xv, yv, reference=ds)],
+            callbacks=[lgb.record_evaluation(record)],
+        )
+        (losses[renew],) = record["valid_0"].values()
+    assert losses[True][-1] < 0.97 * losses[False][-1]
+    assert min(losses[True][:50]) < min(losses[False])  # half the rounds beat all of them
+
+
+def test_tied_leaf_values_are_told_apart():
+    """A constant curvature gives every pure leaf the same Newton step; the leaves must still be
+    renewed one by one (each to its own rows' quantile)."""
+    leaf_values = np.array([0.5, -0.1, 0.5, 0.2])
+    outputs = np.array([0.5, 0.2, -0.1, 0.5000000001])
+    np.testing.assert_array_equal(T.leaf_of_rows(leaf_values, outputs), [0, 3, 1, 0])  # equal values: one group
+    X, y, _ = data(2000, seed=3)
+    booster = gl.train(gb.Quantile(0.9, hessian="constant"), {"verbosity": -1, "num_leaves": 31}, lgb.Dataset(X, y), 1)
+    values = [booster.get_leaf_output(0, i) for i in range(booster.dump_model()["tree_info"][0]["num_leaves"])]
+    assert len(set(values)) == len(values)  # after renewal, no two leaves share a value
+
+
+def test_lightgbm_estimator_renews():
+    X, y, _ = data(800)
+    est = gb.GBQuantileRegressor(alpha=(0.1, 0.9), backend="lightgbm", n_estimators=20).fit(X, y)
+    leaves = est.booster_.predict(X, pred_leaf=True)
+    last = est.booster_.predict(X, raw_score=True, num_iteration=19)
+    rows = leaves[:, 19 * 2 + 1] == leaves[0, 19 * 2 + 1]
+    want = LR * weighted_quantile(y[rows] - last[rows, 1], 0.9, np.ones(rows.sum()))
+    assert est.booster_.get_leaf_output(39, int(leaves[0, 39])) == pytest.approx(want, rel=1e-9)
