@@ -91,15 +91,16 @@ class LeafRenewal:
 
     # Two leaves with equal values cannot be told apart by the change of a row's score, and a
     # constant curvature makes that common (every pure leaf of a quantile tree gets the same
-    # Newton step). Curvatures scaled by 1 + up to 2^-12, fixed per row, make the leaves'
+    # Newton step). Curvatures scaled by 1 + up to 2^-12, fixed per label, make the leaves'
     # values distinct (their order of magnitude 1e-5 relative, far above the rounding of the
     # scores); the renewed values replace them, and split gains move by the same 1e-4 at most.
     TIE_BREAK = 2.0**-12
 
     def tie_break(self, h):
-        n = h.shape[0]
-        if getattr(self, "_jitter", None) is None or self._jitter.shape[0] != n:
-            frac = (np.arange(n, dtype=np.float64) * 0.6180339887498949) % 1.0  # golden-ratio sequence
+        """Scale the curvatures by a factor fixed by each row's label (not its position), so
+        that a row of weight 2 and two copies of it weigh the same."""
+        if getattr(self, "_jitter", None) is None:
+            frac = (self.y * 0.6180339887498949 + 0.5) % 1.0  # the label's golden-ratio fraction
             self._jitter = (1.0 + self.TIE_BREAK * frac).astype(np.float32)
         h *= self._jitter if h.ndim == 1 else self._jitter[:, None]
         return h

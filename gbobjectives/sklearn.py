@@ -53,10 +53,10 @@ _X_CHECKS = {"accept_sparse": ["csr", "csc"], "dtype": [np.float64, np.float32],
 
 # check name -> why it cannot pass; given to scikit-learn's parametrize_with_checks /
 # check_estimator as ``expected_failed_checks`` (see each estimator's _expected_failed_checks).
-_XGBOOST_FLOAT32_WEIGHTS = (
-    "XGBoost stores gradients in float32: a row of weight 3 adds round(3 g), three repeated rows "
-    "add 3 round(g), so the quantile predictions differ by a float32 ulp (1e-7) where the check "
-    "asks for rtol 1e-7 (its gradients, scale * alpha, are not exact in float32)"
+_LIGHTGBM_WEIGHTS = (
+    "LightGBM bins features and counts min_data_in_leaf on rows, not weights, so integer weights "
+    "do not equal repeated rows once it can split (its own l2 objective behaves the same); the "
+    "check fits 3x the rows for an estimator with a cv parameter, enough for LightGBM to split"
 )
 
 
@@ -363,10 +363,14 @@ class GBQuantileRegressor(GBRegressor):
       is held out; the model is trained on the rest. Guarantee: for a new row exchangeable with
       the training rows, ``P(y in interval) >= 1 - a`` (marginal, over the draw of the data and
       the row; not conditional on x, and not for shifted data).
-    - ``"cv"``: ``cv`` folds: the scores are out-of-fold (each row scored by a model trained
+    - ``"cv"``: ``cv`` folds (an integer: shuffled K-fold seeded by ``random_state``; or a
+      scikit-learn splitter or iterable of index pairs): the scores are out-of-fold (each row scored by a model trained
       without its fold), and the model that predicts is refitted on every row, so no row is lost
       to calibration. Coverage is about ``1 - a`` in practice; the worst-case guarantee of
       cross-conformal methods is ``1 - 2a``. Costs ``cv + 1`` trainings.
+
+    hessian, renew_leaves: as in ``Quantile`` (``renew_leaves=True`` renews every leaf to the
+    exact quantile of its rows' residuals, as the natives do).
 
     Sample weights weight the training and the scores' quantile (the finite-sample guarantee is
     for unweighted exchangeable rows). Early stopping uses ``eval_set`` in every training.
@@ -381,6 +385,7 @@ class GBQuantileRegressor(GBRegressor):
         calibration_size=0.25,
         cv=5,
         hessian=None,
+        renew_leaves=False,
         backend="xgboost",
         n_estimators=100,
         learning_rate=0.1,
@@ -396,6 +401,7 @@ class GBQuantileRegressor(GBRegressor):
         self.calibration_size = calibration_size
         self.cv = cv
         self.hessian = hessian
+        self.renew_leaves = renew_leaves
         self._set_common(locals())
 
     def _miscoverage(self):
@@ -411,10 +417,12 @@ class GBQuantileRegressor(GBRegressor):
             isinstance(self.calibration_size, numbers.Real) and 0.0 < self.calibration_size < 1.0
         ):
             raise ValueError(f"calibration_size must lie in (0, 1), got {self.calibration_size!r}")
-        if self.conformal == "cv" and (
-            not isinstance(self.cv, numbers.Integral) or isinstance(self.cv, bool) or self.cv < 2
+        if (
+            self.conformal == "cv"
+            and isinstance(self.cv, numbers.Number)
+            and (not isinstance(self.cv, numbers.Integral) or isinstance(self.cv, bool) or self.cv < 2)
         ):
-            raise ValueError(f"cv must be an integer >= 2, got {self.cv!r}")
+            raise ValueError(f"cv must be an integer >= 2 or a cross-validation splitter, got {self.cv!r}")
 
     def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
         self._check_conformal()
@@ -435,8 +443,12 @@ class GBQuantileRegressor(GBRegressor):
                 raise ValueError(f"calibration_size={self.calibration_size} leaves no rows to train or calibrate on")
             order = np.random.default_rng(seed).permutation(n)
             folds = [(np.sort(order[n_cal:]), np.sort(order[:n_cal]))]
-        else:
+        elif isinstance(self.cv, numbers.Integral):
             folds = list(KFold(self.cv, shuffle=True, random_state=seed).split(np.zeros((n, 1))))
+        else:  # a splitter or an iterable of (train, calibration) index pairs, as scikit-learn's cv=
+            from sklearn.model_selection import check_cv
+
+            folds = list(check_cv(self.cv).split(np.zeros((n, 1)), y))
         scores, weights = np.empty(n), None if w is None else np.empty(n)
         held = []
         for train, cal in folds:
@@ -459,7 +471,7 @@ class GBQuantileRegressor(GBRegressor):
 
     def _loss(self, y, sample_weight):
         alpha = self.alpha if np.ndim(self.alpha) == 0 else sorted(np.asarray(self.alpha, float).tolist())
-        return Quantile(alpha, hessian=self.hessian)
+        return Quantile(alpha, hessian=self.hessian, renew_leaves=self.renew_leaves)
 
     @property
     def alphas_(self):
@@ -501,14 +513,20 @@ class GBQuantileRegressor(GBRegressor):
         failed = super()._expected_failed_checks()
         if np.ndim(self.alpha) > 0 and len(self.alpha) > 1:
             why = "predict returns one column per quantile level, (n, k), where the check requires y's shape (n,)"
-            for check in ("check_regressors_train", "check_estimator_sparse_array", "check_estimator_sparse_matrix"):
+            for check in ("check_estimator_sparse_array", "check_estimator_sparse_matrix"):
                 failed[check] = why
-        if self.backend == "xgboost":
+        if self.backend == "lightgbm":
             for check in (
                 "check_sample_weight_equivalence_on_dense_data",
                 "check_sample_weight_equivalence_on_sparse_data",
             ):
-                failed[check] = _XGBOOST_FLOAT32_WEIGHTS
+                failed[check] = _LIGHTGBM_WEIGHTS
+        if not self.renew_leaves:
+            failed["check_regressors_train"] = (
+                "the check sets alpha=0.01 (meant as a linear model's penalty), making this a 1% quantile "
+                "model, and asks D^2 pinball > 0.5 after the default 100 rounds on its 200 rows: the "
+                "majorizer's steps reach 0.26-0.33 there, renewed leaves (renew_leaves=True) 0.81-0.88"
+            )
         return failed
 
 

@@ -69,9 +69,12 @@ class Objective(_DeviceAware):
     """
 
     _bind = True
+    renewal = None  # set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)
 
     def __call__(self, predt, dtrain):
         d = self._inputs(predt, dtrain)
+        if self.renewal is not None:
+            predt = self.renewal.training_scores(predt, d)
         with self._threads:
             return self._grad_hess(d, self._raw(predt))
 
@@ -79,14 +82,137 @@ class Objective(_DeviceAware):
 class Metric(_DeviceAware):
     """``custom_metric(predt, dmatrix) -> (name, weighted mean loss)``; lower is better."""
 
+    renewal = None
+
     def __init__(self, loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
         super().__init__(T.check_metric_loss(loss), device, kernel_threads)
         self.name = T.metric_name(self.loss)
 
     def __call__(self, predt, dmat):
         d = self._inputs(predt, dmat)
+        if self.renewal is not None:
+            self.renewal.sync()  # the newest tree renewed before any set is scored
+            predt = self.renewal.scores(predt, dmat)
         with self._threads:
             return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
+
+
+class LeafRenewal:
+    """Leaf renewal inside ``xgboost.train`` for a loss with ``renews_leaves``: after each
+    iteration, every leaf of its new tree(s) gets ``learning_rate x loss.leaf_value`` of the
+    residuals of the training rows in it, as ``reg:quantileerror`` does.
+
+    XGBoost has no call that sets a leaf, so the renewed values are kept in a table while
+    training and written into the model once at the end (``finish``: one JSON round trip).
+    Until then XGBoost's cached margins hold the original values: the objective and the metric
+    add a per-row correction (renewed minus original value of the row's leaf, summed over
+    trees), so they see the renewed model. Rows' leaves come from ``predict(pred_leaf=True,
+    iteration_range=(i, i + 1))`` on each DMatrix (exact, through a one-iteration slice), the
+    original leaf values from that slice's JSON."""
+
+    def __init__(self, loss, dtrain, k, learning_rate):
+        self.loss, self.k, self.learning_rate, self.dtrain = loss, k, float(learning_rate), dtrain
+        self.booster, self.done, self.trees = None, 0, []  # trees: per tree {node: (orig, new)}
+        self._state = {}  # id(DMatrix) -> [dmat, margins last seen (n, k), correction, iterations seen]
+
+    def _entry(self, dmat, margins):
+        entry = self._state.get(id(dmat))
+        if entry is None or entry[0] is not dmat:
+            entry = self._state[id(dmat)] = [dmat, margins.copy(), np.zeros_like(margins), 0]
+        return entry
+
+    def training_scores(self, predt, d):
+        """The renewed model's margins for the training margins ``predt`` XGBoost passes."""
+        margins = np.asarray(predt, np.float64).reshape(predt.shape[0], -1)
+        entry = self._entry(self.dtrain, margins)
+        if entry[3] != self.done:
+            raise RuntimeError("leaf renewal: the training margins were not seen after every iteration")
+        entry[1] = margins.copy()
+        self._y, self._w = np.asarray(d.y, np.float64).reshape(len(margins), -1), d.w
+        return (margins + entry[2]).reshape(np.shape(predt))
+
+    def _slice(self, iteration):
+        """A booster of just this iteration's trees (XGBoost's pred_leaf takes ranges from 0 only)."""
+        if getattr(self, "_sliced", (None,))[0] != iteration:
+            self._sliced = (iteration, self.booster[iteration : iteration + 1])
+        return self._sliced[1]
+
+    def _leaves(self, dmat, iteration):
+        leaves = self._slice(iteration).predict(dmat, pred_leaf=True)
+        return np.asarray(leaves, np.intp).reshape(leaves.shape[0], -1)
+
+    def sync(self):
+        """Renew the tree(s) of the newest iteration, if not done yet."""
+        import json
+
+        booster = self.booster
+        if booster is None or self.done >= booster.num_boosted_rounds():
+            return
+        entry = self._state[id(self.dtrain)]
+        residual = self._y - (entry[1] + entry[2])  # at the margins before this iteration's trees
+        leaves = self._leaves(self.dtrain, self.done)
+        trees = json.loads(self._slice(self.done).save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
+        for j in range(self.k):
+            nodes = np.unique(leaves[:, j])
+            orig = np.asarray(trees[j]["split_conditions"], np.float64)[nodes]  # a leaf's value
+            new = T.renewed_leaf_values(
+                self.loss, orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], self._w, j, self.learning_rate
+            )
+            self.trees.append({int(node): (float(o), float(v)) for node, o, v in zip(nodes, orig, new, strict=True)})
+        self.done += 1
+        self._account(entry, entry[1], leaves)
+
+    def _account(self, entry, margins, leaves):
+        it = self.done
+        for j in range(self.k):
+            table = self.trees[(it - 1) * self.k + j]
+            nodes = np.array(sorted(table))
+            change = np.array([table[node][1] - table[node][0] for node in nodes])
+            entry[2][:, j] += change[np.searchsorted(nodes, leaves[:, j])]
+        entry[1], entry[3] = margins, it
+
+    def scores(self, predt, dmat):
+        """The renewed model's margins for an evaluation DMatrix's cached margins."""
+        margins = np.asarray(predt, np.float64).reshape(predt.shape[0], -1)
+        entry = self._state.get(id(dmat))
+        if dmat is self.dtrain:
+            return (margins + entry[2]).reshape(np.shape(predt))
+        if entry is None or entry[0] is not dmat:
+            entry = self._state[id(dmat)] = [dmat, margins, np.zeros_like(margins), 0]
+        while entry[3] < self.done:
+            self._account(entry, margins, self._leaves(dmat, entry[3]))
+        return (margins + entry[2]).reshape(np.shape(predt))
+
+    def finish(self, booster):
+        """Write the renewed leaf values into the model (one JSON round trip)."""
+        import json
+
+        self.booster = booster
+        self.sync()
+        model = json.loads(booster.save_raw("json"))
+        trees = model["learner"]["gradient_booster"]["model"]["trees"]
+        for tree, table in zip(trees, self.trees, strict=False):
+            for node, (_, value) in table.items():
+                tree["split_conditions"][node] = value
+                tree["base_weights"][node] = value
+        booster.load_model(bytearray(json.dumps(model).encode()))
+        return booster
+
+    def callback(self):
+        import xgboost
+
+        renewal = self
+
+        class _Renew(xgboost.callback.TrainingCallback):
+            def before_iteration(self, model, epoch, evals_log):
+                renewal.booster = model
+                return False
+
+            def after_iteration(self, model, epoch, evals_log):
+                renewal.sync()
+                return False
+
+        return _Renew()
 
 
 def objective(loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
@@ -126,7 +252,14 @@ def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=T.XGBOOST_KERN
     device = _device_for(params)
     kwargs.setdefault("obj", Objective(loss, device, kernel_threads))
     kwargs.setdefault("custom_metric", Metric(loss, device, kernel_threads))
-    return params, kwargs
+    return params, kwargs, loss, k
+
+
+def _learning_rate(params):
+    for name in ("learning_rate", "eta"):
+        if name in params:
+            return float(params[name])
+    return 0.3  # XGBoost's default
 
 
 def train(
@@ -153,8 +286,15 @@ def train(
 
     y = T.shape_labels(dtrain.get_label(), dtrain.num_row())
     w = T.none_if_empty(dtrain.get_weight())
-    params, kwargs = _setup(loss, params, y, w, init_score, kwargs, kernel_threads)
-    return xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
+    params, kwargs, loss, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads)
+    renewal = None
+    if loss.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
+        renewal = kwargs["obj"].renewal = LeafRenewal(loss, dtrain, k, _learning_rate(params))
+        if isinstance(kwargs["custom_metric"], Metric):
+            kwargs["custom_metric"].renewal = renewal
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
+    booster = xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
+    return booster if renewal is None else renewal.finish(booster)
 
 
 def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boost_round=10, **kwargs):
@@ -163,9 +303,20 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
     are computed from all of them (gathered once to the client: 8 bytes a row), then every
     worker runs the same objective on its partitions.
     """
+    import warnings
+
     import xgboost.dask
 
     y = np.asarray(labels.compute())
     w = None if sample_weight is None else np.asarray(sample_weight.compute())
-    params, kwargs = _setup(loss, params, y, w, True, kwargs)
+    loss = T.get_loss(loss)
+    if loss.renews_leaves:
+        warnings.warn(
+            "leaf renewal needs every row's leaf on one machine: with xgboost.dask the leaves keep "
+            "the curvature's Newton steps (renew_leaves=False)",
+            UserWarning,
+            stacklevel=2,
+        )
+        loss = type(loss)(**(loss.parameters() | {"renew_leaves": False}))
+    params, kwargs, _, _ = _setup(loss, params, y, w, True, kwargs)
     return xgboost.dask.train(client, params, dtrain, num_boost_round, **kwargs)

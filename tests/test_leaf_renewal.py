@@ -32,7 +32,7 @@ def weighted_quantile(x, a, w):
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha):
     X, y, w = data()
-    loss = gb.Quantile(alpha, hessian=hessian)
+    loss = gb.Quantile(alpha, hessian=hessian, renew_leaves=True)
     booster = gl.train(loss, {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 4)
     k = loss.alphas.size
     leaves = booster.predict(X, pred_leaf=True)  # (n, iterations * k), tree t * k + j
@@ -51,7 +51,7 @@ def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha)
 
 def test_metric_and_saved_model_follow_the_renewed_leaves(tmp_path):
     X, y, w = data(600)
-    loss = gb.Quantile([0.1, 0.9])
+    loss = gb.Quantile([0.1, 0.9], renew_leaves=True)
     ds = lgb.Dataset(X[:400], y[:400], weight=w[:400])
     valid = lgb.Dataset(X[400:], y[400:], weight=w[400:], reference=ds)
     record = {}
@@ -98,16 +98,81 @@ def test_tied_leaf_values_are_told_apart():
     outputs = np.array([0.5, 0.2, -0.1, 0.5000000001])
     np.testing.assert_array_equal(T.leaf_of_rows(leaf_values, outputs), [0, 3, 1, 0])  # equal values: one group
     X, y, _ = data(2000, seed=3)
-    booster = gl.train(gb.Quantile(0.9, hessian="constant"), {"verbosity": -1, "num_leaves": 31}, lgb.Dataset(X, y), 1)
+    booster = gl.train(
+        gb.Quantile(0.9, hessian="constant", renew_leaves=True),
+        {"verbosity": -1, "num_leaves": 31},
+        lgb.Dataset(X, y),
+        1,
+    )
     values = [booster.get_leaf_output(0, i) for i in range(booster.dump_model()["tree_info"][0]["num_leaves"])]
     assert len(set(values)) == len(values)  # after renewal, no two leaves share a value
 
 
 def test_lightgbm_estimator_renews():
     X, y, _ = data(800)
-    est = gb.GBQuantileRegressor(alpha=(0.1, 0.9), backend="lightgbm", n_estimators=20).fit(X, y)
+    est = gb.GBQuantileRegressor(alpha=(0.1, 0.9), backend="lightgbm", n_estimators=20, renew_leaves=True).fit(X, y)
+    assert not gb.GBQuantileRegressor().renew_leaves  # off by default (see benchmarks/time_to_quality.py)
     leaves = est.booster_.predict(X, pred_leaf=True)
     last = est.booster_.predict(X, raw_score=True, num_iteration=19)
     rows = leaves[:, 19 * 2 + 1] == leaves[0, 19 * 2 + 1]
     want = LR * weighted_quantile(y[rows] - last[rows, 1], 0.9, np.ones(rows.sum()))
     assert est.booster_.get_leaf_output(39, int(leaves[0, 39])) == pytest.approx(want, rel=1e-9)
+
+
+# ---- XGBoost ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("hessian", ["majorizer", "constant"])
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_xgboost_renewed_leaves_are_the_weighted_quantiles(hessian, alpha):
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    X, y, w = data()
+    loss = gb.Quantile(alpha, hessian=hessian, renew_leaves=True)
+    d = xgb.DMatrix(X, y, weight=w)
+    booster = gx.train(loss, {"learning_rate": LR, "max_depth": 3}, d, 4)
+    k = loss.alphas.size
+    start = np.atleast_1d(T.start(T.bind(loss, y, None, w), y, w))
+    margin = np.tile(start, (len(y), 1))
+    for it in range(4):
+        one = booster[it : it + 1]
+        leaves = one.predict(d, pred_leaf=True).reshape(len(y), k)
+        out = one.predict(d, output_margin=True).reshape(len(y), k) - start  # this iteration's trees
+        for j in range(k):
+            for leaf in np.unique(leaves[:, j]):
+                rows = leaves[:, j] == leaf
+                want = LR * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
+                np.testing.assert_allclose(out[rows, j], want, rtol=1e-5, atol=1e-4)  # float32 leaves
+        margin = booster.predict(d, output_margin=True, iteration_range=(0, it + 1)).reshape(len(y), k)
+
+
+def test_xgboost_metric_saved_model_and_convergence(tmp_path):
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    X, y, w = data(3000, seed=1)
+    Xv, yv, _ = data(1000, seed=2)
+    d, dv = xgb.DMatrix(X, y, weight=w), xgb.DMatrix(Xv, yv)
+    final = {}
+    for renew in (True, False):
+        loss = gb.Quantile([0.1, 0.9], renew_leaves=renew)
+        res = {}
+        booster = gx.train(
+            loss,
+            {"learning_rate": 0.05},
+            d,
+            100,
+            evals=[(d, "train"), (dv, "valid")],
+            evals_result=res,
+            verbose_eval=False,
+        )
+        (history,) = res["valid"].values()
+        final[renew] = history
+        assert history[-1] == pytest.approx(loss.mean(yv, booster.predict(dv, output_margin=True)), rel=1e-5)
+        (train_history,) = res["train"].values()
+        assert train_history[-1] == pytest.approx(loss.mean(y, booster.predict(d, output_margin=True), w), rel=1e-5)
+        booster.save_model(tmp_path / f"m{renew}.json")
+        again = xgb.Booster(model_file=tmp_path / f"m{renew}.json")
+        np.testing.assert_array_equal(again.predict(dv, output_margin=True), booster.predict(dv, output_margin=True))
+    assert min(final[True]) < 0.97 * min(final[False])

