@@ -20,6 +20,7 @@ import pytest
         ["-m", "benchmarks.memory", "--smoke"],
         ["-m", "benchmarks.reused_outputs", "--smoke"],
         ["-m", "benchmarks.quality", "--smoke"],
+        ["-m", "benchmarks.time_to_quality", "--smoke"],
     ],
     ids=[
         "demo",
@@ -33,6 +34,7 @@ import pytest
         "memory",
         "reused_outputs",
         "quality",
+        "time_to_quality",
     ],
 )
 def test_runs(args):
