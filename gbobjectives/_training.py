@@ -166,8 +166,8 @@ class Callable:
 def leaf_of_rows(leaf_values, outputs):
     """Which leaf each row fell in, from the tree's output for the row (the change of its
     cached score) and the tree's leaf values: the nearest value (a cached score changes by the
-    leaf value up to rounding). Leaves with equal values are told apart by nothing, and get the
-    same renewed value (the union's quantile)."""
+    leaf value up to rounding). Leaves with equal values are told apart by nothing: their rows
+    all go to the lowest-numbered one (``same_value_leaves`` maps the others to it)."""
     leaf_values = np.asarray(leaf_values, np.float64)
     order = np.argsort(leaf_values, kind="stable")
     v = leaf_values[order]
@@ -177,6 +177,11 @@ def leaf_of_rows(leaf_values, outputs):
     return _first_of_value(leaf_values, order[pos])
 
 
+def same_value_leaves(leaf_values):
+    """For each leaf, the lowest-numbered leaf with the same value (itself when unique)."""
+    return _first_of_value(leaf_values, np.arange(len(leaf_values)))
+
+
 def _first_of_value(leaf_values, leaf):
     """Map each leaf to the lowest-numbered leaf with the same value (groups of equal leaves)."""
     _, first, inverse = np.unique(leaf_values, return_index=True, return_inverse=True)
@@ -184,16 +189,14 @@ def _first_of_value(leaf_values, leaf):
 
 
 def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):
-    """New values of a tree's leaves: ``learning_rate x loss.leaf_value`` of the residuals of the
-    rows in each leaf (leaves of equal value as one group); a leaf without rows keeps its value."""
-    leaf_values = np.asarray(leaf_values, np.float64)
-    new = leaf_values.copy()
-    groups = _first_of_value(leaf_values, np.arange(len(leaf_values)))
+    """New values of a tree's leaves (``leaf``: each row's leaf, an index into ``leaf_values``):
+    ``learning_rate x loss.leaf_value`` of the residuals of the rows in each leaf; a leaf without
+    rows keeps its value."""
+    new = np.array(leaf_values, np.float64)
     order = np.argsort(leaf, kind="stable")
     ids, starts = np.unique(leaf[order], return_index=True)
     bounds = np.r_[starts, len(order)]
-    for g, a, b in zip(ids, bounds[:-1], bounds[1:], strict=True):
+    for i, a, b in zip(ids, bounds[:-1], bounds[1:], strict=True):
         rows = order[a:b]
-        value = learning_rate * loss.leaf_value(residual[rows], None if weight is None else weight[rows], column)
-        new[groups == g] = value
+        new[i] = learning_rate * loss.leaf_value(residual[rows], None if weight is None else weight[rows], column)
     return new

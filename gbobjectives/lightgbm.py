@@ -118,9 +118,10 @@ class LeafRenewal:
             entry = self._state[id(data)] = [data, start.copy(), np.zeros((n, self.k)), 0]
         return entry
 
-    def _account(self, entry, cached):
+    def _account(self, entry, cached, leaves=None):
         """Bring ``entry`` up to the renewed trees: the new trees' outputs are the change of the
-        cached scores since last seen (one iteration at a time)."""
+        cached scores since last seen (one iteration at a time). ``leaves``: the rows' leaves
+        of each new tree, when the caller has them already."""
         it = self.done
         if entry[3] == it:
             return
@@ -129,7 +130,7 @@ class LeafRenewal:
         delta = cached - entry[1]
         for j in range(self.k):
             orig, new = self.trees[(it - 1) * self.k + j]
-            leaf = T.leaf_of_rows(orig, delta[:, j])
+            leaf = T.leaf_of_rows(orig, delta[:, j]) if leaves is None else leaves[j]
             entry[2][:, j] += new[leaf] - orig[leaf]
         entry[1], entry[3] = cached, it
 
@@ -158,16 +159,19 @@ class LeafRenewal:
         delta = cached - entry[1]
         residual = self.y[:, None] - (entry[1] + entry[2])
         info = booster.dump_model(start_iteration=self.done, num_iteration=1)["tree_info"]
+        leaves = []
         for j in range(self.k):
             tree = self.done * self.k + j
             orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(info[j]["num_leaves"])])
             leaf = T.leaf_of_rows(orig, delta[:, j])
             new = T.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, self.learning_rate)
+            new = new[T.same_value_leaves(orig)]  # leaves of one value share their rows' quantile
             for i, value in enumerate(new):
                 booster.set_leaf_output(tree, i, float(value))
             self.trees.append((orig, new))
+            leaves.append(leaf)
         self.done += 1
-        self._account(entry, cached)
+        self._account(entry, cached, leaves)
 
     def before_iteration(self, env):
         self.booster = env.model

@@ -364,9 +364,9 @@ class GBQuantileRegressor(GBRegressor):
       the training rows, ``P(y in interval) >= 1 - a`` (marginal, over the draw of the data and
       the row; not conditional on x, and not for shifted data).
     - ``"cv"``: ``cv`` folds (an integer: shuffled K-fold seeded by ``random_state``; or a
-      scikit-learn splitter or iterable of index pairs): the scores are out-of-fold (each row scored by a model trained
-      without its fold), and the model that predicts is refitted on every row, so no row is lost
-      to calibration. Coverage is about ``1 - a`` in practice; the worst-case guarantee of
+      scikit-learn splitter or iterable of index pairs): the scores are out-of-fold (each row
+      scored by a model trained without its fold), and the model that predicts is refitted on
+      every row, so no row is lost to calibration. Coverage is about ``1 - a`` in practice; the worst-case guarantee of
       cross-conformal methods is ``1 - 2a``. Costs ``cv + 1`` trainings.
 
     hessian, renew_leaves: as in ``Quantile`` (``renew_leaves=True`` renews every leaf to the
@@ -449,17 +449,13 @@ class GBQuantileRegressor(GBRegressor):
             from sklearn.model_selection import check_cv
 
             folds = list(check_cv(self.cv).split(np.zeros((n, 1)), y))
-        scores, weights = np.empty(n), None if w is None else np.empty(n)
-        held = []
+        scores = np.empty(n)
         for train, cal in folds:
             self._fit_rows(X, y, w, train, eval_set, sample_weight_eval_set, _safe_indexing)
             q = self._quantiles(_safe_indexing(X, cal))
             scores[cal] = np.maximum(q[:, 0] - y[cal], y[cal] - q[:, -1])
-            if w is not None:
-                weights[cal] = w[cal]
-            held.append(cal)
-        held = np.concatenate(held)
-        offset = conformal_quantile(scores[held], None if w is None else weights[held], a)
+        held = np.concatenate([cal for _, cal in folds])
+        offset = conformal_quantile(scores[held], None if w is None else w[held], a)
         if self.conformal == "cv":  # the model that predicts sees every row
             self._fit_rows(X, y, w, np.arange(n), eval_set, sample_weight_eval_set, _safe_indexing)
         self.conformal_offset_ = offset

@@ -176,3 +176,20 @@ def test_xgboost_metric_saved_model_and_convergence(tmp_path):
         again = xgb.Booster(model_file=tmp_path / f"m{renew}.json")
         np.testing.assert_array_equal(again.predict(dv, output_margin=True), booster.predict(dv, output_margin=True))
     assert min(final[True]) < 0.97 * min(final[False])
+
+
+def test_leaves_are_renewed_one_by_one_even_with_equal_values():
+    """With exact leaf ids (XGBoost's pred_leaf) two leaves of equal original value are two
+    leaves: each gets its own rows' quantile. Told apart only by value (LightGBM), they share
+    the quantile of their rows together."""
+    loss = gb.Quantile(0.5)
+    orig = np.array([0.3, 0.3, -0.2])
+    leaf = np.array([0, 0, 0, 1, 1, 1, 2])
+    residual = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0, -5.0])
+    new = T.renewed_leaf_values(loss, orig, leaf, residual, None, 0, 0.1)
+    np.testing.assert_allclose(new, [0.2, 2.0, -0.5])
+    np.testing.assert_array_equal(T.same_value_leaves(orig), [0, 0, 2])
+    by_value = T.leaf_of_rows(orig, orig[leaf])
+    np.testing.assert_array_equal(by_value, [0, 0, 0, 0, 0, 0, 2])
+    shared = T.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[T.same_value_leaves(orig)]
+    np.testing.assert_allclose(shared, [0.3, 0.3, -0.5])  # median of 1, 2, 3, 10, 20, 30 (inverted_cdf: 3)
