@@ -38,6 +38,14 @@ def diamonds_price(n=None, seed=0):
     return (*_subsample(X, df["price"].to_numpy(float), n, seed), names)
 
 
+def ames_price(n=None, seed=0):
+    """modeldata ames: house sale price in dollars (12,789 .. 755,000; right-skewed), from the
+    73 house and lot descriptors (2,930 sales)."""
+    df = _frame("modeldata", "ames")
+    X, names = _numeric(df.drop(columns="Sale_Price"))
+    return (*_subsample(X, df["Sale_Price"].to_numpy(float), n, seed), names)
+
+
 FLIGHT_FEATURES = ["month", "day", "sched_dep_time", "sched_arr_time", "hour", "carrier", "origin", "dest", "distance"]
 
 
@@ -88,11 +96,18 @@ def hpc():
     return X, y, names
 
 
-def contaminate(y, fraction, seed):
+def contaminate(y, fraction, seed, kind="shift"):
     """A copy of ``y`` with ``fraction`` of its entries replaced by gross outliers: the value
-    plus (or minus) 5 to 20 times the standard deviation of y (seeded)."""
+    plus (or minus) 5 to 20 times the standard deviation of y (``kind="shift"``: two-sided) or
+    the value times 5 to 20 (``kind="scale"``: one-sided, the shape of unit mix-ups and
+    data-entry errors) (seeded)."""
     rng = np.random.default_rng(seed)
     y = np.array(y, float)
     idx = rng.choice(len(y), int(round(fraction * len(y))), replace=False)
-    y[idx] += rng.choice([-1.0, 1.0], len(idx)) * rng.uniform(5, 20, len(idx)) * y.std()
+    if kind == "scale":
+        y[idx] *= rng.uniform(5, 20, len(idx))
+    elif kind == "shift":
+        y[idx] += rng.choice([-1.0, 1.0], len(idx)) * rng.uniform(5, 20, len(idx)) * y.std()
+    else:
+        raise ValueError(f"kind must be 'shift' or 'scale', got {kind!r}")
     return y

@@ -15,6 +15,7 @@ Importing the package compiles nothing and never imports CUDA.
 from .checking import GradientCheck, check_gradients
 from .losses import (
     LOSSES,
+    Cauchy,
     ClassBalanced,
     CrossEntropy,
     Focal,
@@ -23,6 +24,8 @@ from .losses import (
     Loss,
     PseudoHuber,
     Quantile,
+    Tukey,
+    Welsch,
     get_loss,
     kernel_threads,
 )
@@ -42,6 +45,7 @@ def __getattr__(name):  # the estimators import scikit-learn: load them on first
 
 __all__ = [
     "LOSSES",
+    "Cauchy",
     "ClassBalanced",
     "CrossEntropy",
     "Focal",
@@ -54,6 +58,8 @@ __all__ = [
     "Loss",
     "PseudoHuber",
     "Quantile",
+    "Tukey",
+    "Welsch",
     "check_gradients",
     "get_loss",
     "kernel_threads",

@@ -46,10 +46,11 @@ def none_if_empty(w):
     return None if w is None or np.size(w) == 0 else np.asarray(w)
 
 
-def bind(loss, y, n_classes=None, sample_weight=None):
+def bind(loss, y, n_classes=None, sample_weight=None, num_rounds=None):
     """The loss to train with: class-balanced counts and the quantile residual scale taken once,
-    from the training data (so every round and every distributed worker agrees)."""
-    loss = get_loss(loss)
+    from the training data (so every round and every distributed worker agrees), and a schedule
+    over ``num_rounds`` boosting rounds where the loss has one (``Loss.for_training``)."""
+    loss = get_loss(loss).for_training(num_rounds)
     if isinstance(loss, ClassBalanced) and loss.counts is None:
         loss = loss.with_counts(y, n_classes if n_classes and n_classes > 2 else None, sample_weight)
     if isinstance(loss, Quantile) and loss.scale is None and loss.hessian == "majorizer":
@@ -81,11 +82,12 @@ def check_metric_loss(loss):
 
 
 class _Inputs:
-    __slots__ = ("y", "w", "loss", "n", "out", "out_key")
+    __slots__ = ("y", "w", "loss", "n", "out", "out_key", "rounds")
 
     def __init__(self, y, w, loss, n):
         self.y, self.w, self.loss, self.n = y, w, loss, n
         self.out = self.out_key = None
+        self.rounds = 0  # objective calls so far on this data set: the boosting round
 
 
 class PerDataset:
@@ -94,7 +96,9 @@ class PerDataset:
     cache's own copies, which nothing writes to).
 
     ``bind``: bind class-balanced counts and the quantile scale to that data (the training
-    set); metrics use the loss as given. ``to_device``: where labels and weights go (GPU path).
+    set); metrics use the loss as given, with an adaptive scale frozen (``Loss.frozen``) at the
+    residuals of their first evaluation of each data set. ``to_device``: where labels and
+    weights go (GPU path).
     """
 
     def __init__(self, loss, bind):
@@ -113,6 +117,8 @@ class PerDataset:
             loss = self.loss
             if self.bind:
                 loss = bind(loss, y, predt.shape[1] if predt.ndim == 2 else None, w)
+            else:
+                loss = loss.frozen(y, predt, w)
             if to_device is not None:
                 y, w = to_device(y), None if w is None else to_device(w)
             remember_checks(y, w)
@@ -140,12 +146,15 @@ class Callable:
         on, written into the pair of arrays the first round returned (one pair per data set,
         released with it): XGBoost copies them and LightGBM consumes them before the next
         round, and fresh outputs would be fresh pages for the kernel to fault in (and zero)
-        every round. A loss whose ``grad_hess`` takes no ``out=`` allocates as before."""
+        every round. A loss whose ``grad_hess`` takes no ``out=`` allocates as before. The loss is
+        ``d.loss.at_round`` of the number of calls so far on ``d`` (the boosting round)."""
+        loss = d.loss.at_round(d.rounds)
+        d.rounds += 1
         key = (raw.shape, raw.dtype, raw.flags.f_contiguous, dtype) if isinstance(raw, np.ndarray) else None
         if key is not None and key == d.out_key:
-            return grad_hess_in(d.loss, d.y, raw, d.w, dtype, out=d.out)
-        g, h = grad_hess_in(d.loss, d.y, raw, d.w, dtype)
-        if key is not None and takes_out(d.loss) and isinstance(g, np.ndarray) and isinstance(h, np.ndarray):
+            return grad_hess_in(loss, d.y, raw, d.w, dtype, out=d.out)
+        g, h = grad_hess_in(loss, d.y, raw, d.w, dtype)
+        if key is not None and takes_out(loss) and isinstance(g, np.ndarray) and isinstance(h, np.ndarray):
             d.out, d.out_key = (g, h), key
         return g, h
 

@@ -246,7 +246,7 @@ def train(
     w = _weight(train_set)
     n_classes = int(params.get("num_class", 1) or 1)
     n_classes = n_classes if n_classes > 1 else None
-    loss = T.bind(loss, y, n_classes, w)
+    loss = T.bind(loss, y, n_classes, w, num_boost_round)
     k = T.n_outputs(loss, n_classes)
     if k > 1:
         params["num_class"] = k

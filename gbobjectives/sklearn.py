@@ -219,7 +219,7 @@ class _GBBase(BaseEstimator):
             wv = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
             wv = None if wv is None else _check_sample_weight(wv, Xv, dtype=np.float64)
             evals.append((Xv, self._encode_eval(yv), wv))
-        self.loss_ = loss = T.bind(loss, y, n_classes, sample_weight)
+        self.loss_ = loss = T.bind(loss, y, n_classes, sample_weight, self.n_estimators)
         params = self._booster_params()
         if n_classes and n_classes > 2:
             params["num_class"] = n_classes  # the same name in both libraries

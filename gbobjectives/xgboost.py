@@ -237,11 +237,11 @@ def _n_classes(params):
     return k if k > 1 else None
 
 
-def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=T.XGBOOST_KERNEL_THREADS):
+def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=T.XGBOOST_KERNEL_THREADS, num_rounds=None):
     """Params and callables for training ``loss`` on labels ``y`` / weights ``w``."""
     params = dict(params)
     n_classes = _n_classes(params)
-    loss = T.bind(loss, y, n_classes, w)
+    loss = T.bind(loss, y, n_classes, w, num_rounds)
     k = T.n_outputs(loss, n_classes)
     if k > 1 and n_classes is None:
         params.setdefault("num_target", k)
@@ -286,7 +286,7 @@ def train(
 
     y = T.shape_labels(dtrain.get_label(), dtrain.num_row())
     w = T.none_if_empty(dtrain.get_weight())
-    params, kwargs, loss, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads)
+    params, kwargs, loss, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads, num_boost_round)
     renewal = None
     if loss.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
         renewal = kwargs["obj"].renewal = LeafRenewal(loss, dtrain, k, _learning_rate(params))

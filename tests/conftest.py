@@ -40,9 +40,18 @@ K = 4  # classes / levels used by the multi-output cases
 # covered by every generic test. problem: "reg" (1-D), "reg_multi" (one column per level or
 # target), "binary" (1-D margin), "multi" (K softmax columns).
 CASES = {
-    "huber": [({"delta": 0.5}, "reg"), ({"delta": 3.0}, "reg"), ({"delta": 1.0}, "reg_multi")],
-    "pseudo_huber": [({"delta": 0.5}, "reg"), ({"delta": 2.0}, "reg_multi")],
-    "logcosh": [({"scale": 1.0}, "reg"), ({"scale": 0.3}, "reg_multi")],
+    "huber": [
+        ({"delta": 0.5}, "reg"),
+        ({"delta": 3.0}, "reg"),
+        ({"delta": 1.0}, "reg_multi"),
+        ({"delta": "adaptive"}, "reg"),
+    ],
+    "pseudo_huber": [({"delta": 0.5}, "reg"), ({"delta": 2.0}, "reg_multi"), ({"delta": "adaptive", "c": 2.0}, "reg")],
+    "logcosh": [({"scale": 1.0}, "reg"), ({"scale": 0.3}, "reg_multi"), ({"scale": "adaptive"}, "reg_multi")],
+    # redescending: fixed scales inside and beyond most residuals (spread 3), and adaptive ones
+    "cauchy": [({"scale": 2.0}, "reg"), ({}, "reg"), ({"scale": 1.0}, "reg_multi"), ({"c": 1.0}, "reg_multi")],
+    "tukey": [({"scale": 6.0}, "reg"), ({}, "reg"), ({"scale": 4.0}, "reg_multi"), ({}, "reg_multi")],
+    "welsch": [({"scale": 3.0}, "reg"), ({}, "reg_multi")],
     "quantile": [({"alpha": 0.1}, "reg"), ({"alpha": 0.5}, "reg"), ({"alpha": [0.05, 0.3, 0.7, 0.95]}, "reg_multi")],
     "focal": [
         ({"gamma": 0.5}, "binary"),

@@ -62,3 +62,37 @@ def class_balanced_weights(counts, beta):
     counts = np.asarray(counts, float)
     w = (1 - beta) / (1 - beta ** np.maximum(counts, 1)) if beta > 0 else np.ones_like(counts)
     return w * len(w) / w.sum()
+
+
+def cauchy(y, z, c):
+    r = z - y
+    x = r / c
+    return c**2 / 2 * np.log(1 + x**2), r / (1 + x**2), (1 - x**2) / (1 + x**2) ** 2
+
+
+def tukey(y, z, c):
+    r = z - y
+    x = r / c
+    inside = np.abs(x) < 1
+    value = np.where(inside, c**2 / 6 * (1 - (1 - x**2) ** 3), c**2 / 6)
+    return value, np.where(inside, r * (1 - x**2) ** 2, 0.0), np.where(inside, (1 - x**2) * (1 - 5 * x**2), 0.0)
+
+
+def welsch(y, z, c):
+    r = z - y
+    x = r / c
+    e = np.exp(-(x**2))
+    return c**2 / 2 * (1 - e), r * e, e * (1 - 2 * x**2)
+
+
+def weighted_median(x, w=None):
+    """The smallest x whose cumulative weight (in sorted order) reaches half the total."""
+    w = np.ones_like(x) if w is None else w
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    return x[order][np.nonzero(cum >= cum[-1] / 2)[0][0]]
+
+
+def robust_scale(r, w=None):
+    """1.4826 x the weighted median absolute deviation of the residuals r from their median."""
+    return 1.4826 * weighted_median(np.abs(r - weighted_median(r, w)), w)

@@ -95,6 +95,7 @@ def test_weights_multiply(name, params, problem):
         loss = gb.Quantile(loss.alpha, scale=0.25)
     if isinstance(loss, gb.ClassBalanced):  # its default counts are the weighted class totals
         loss = loss.with_counts(y, K if problem == "multi" else None)
+    loss = loss.frozen(y, raw, w)  # an adaptive scale follows the weighted residuals too
     g1, h1 = loss.grad_hess(y, raw)
     gw, hw = loss.grad_hess(y, raw, w)
     wc = w[:, None] if raw.ndim == 2 else w

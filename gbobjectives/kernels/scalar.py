@@ -29,6 +29,9 @@ PSEUDO_HUBER = 1
 LOGCOSH = 2
 QUANTILE = 3
 FOCAL = 4  # binary focal / logistic cross-entropy (gamma = 0)
+CAUCHY = 5
+TUKEY = 6
+WELSCH = 7
 
 # ---- curvature ("hessian=") modes ------------------------------------------------------------
 H_EXACT = 0  # the true second derivative of the documented loss
@@ -95,6 +98,9 @@ def pseudo_huber_grad_hess(r, delta, hmode):
 @njit(forceinline=True)
 def logcosh_value(r, scale):
     x = abs(r / scale)
+    if x < 1.0:  # cosh x - 1 = expm1(x)^2 / (2 (1 + expm1(x))): no cancellation near 0
+        em = expm1(x)
+        return scale * scale * log1p_unit(em * em / (2.0 * (1.0 + em)))
     return scale * scale * (x + log1p_unit(exp(-2.0 * x)) - LOG2)
 
 
@@ -110,6 +116,80 @@ def logcosh_grad_hess(r, scale, hmode):
         h = 4.0 * e / ((1.0 + e) * (1.0 + e))
     elif hmode == H_MAJORIZER:
         h = 1.0 - x * x / 3.0 if ax < 1e-4 else t_abs / ax
+    else:
+        h = 1.0
+    return g, h
+
+
+# ---- redescending losses (x = r / c, c the loss's scale; H_MAJORIZER: the IRLS weight psi(x)/x) --
+@njit(forceinline=True)
+def _log1p_any(t):
+    """log(1 + t) for t >= 0 (inf for inf)."""
+    return log1p_unit(t) if t <= 1.0 else log_ge1(1.0 + t)
+
+
+@njit(forceinline=True)
+def cauchy_value(r, c):
+    x = r / c
+    return 0.5 * c * c * _log1p_any(x * x)
+
+
+@njit(forceinline=True)
+def cauchy_grad_hess(r, c, hmode):
+    x = r / c
+    x2 = x * x
+    d = 1.0 + x2
+    g = r / d if x2 < 1e300 else c * (c / r)  # r / (1 + x^2) -> c^2 / r for huge x
+    if hmode == H_EXACT:
+        h = ((1.0 - x2) / d) / d if x2 < 1e300 else -1.0 / x2
+    elif hmode == H_MAJORIZER:
+        h = 1.0 / d
+    else:
+        h = 1.0
+    return g, h
+
+
+@njit(forceinline=True)
+def tukey_value(r, c):
+    x = r / c
+    if abs(x) >= 1.0:
+        return c * c / 6.0
+    u = 1.0 - x * x
+    # (1 - u^3) = x^2 (1 + u + u^2): no cancellation for small x
+    return c * c / 6.0 * (x * x) * (1.0 + u + u * u)
+
+
+@njit(forceinline=True)
+def tukey_grad_hess(r, c, hmode):
+    x = r / c
+    inside = abs(x) < 1.0
+    u = 1.0 - x * x if inside else 0.0
+    g = r * u * u
+    if hmode == H_EXACT:
+        h = u * (1.0 - 5.0 * x * x) if inside else 0.0
+    elif hmode == H_MAJORIZER:
+        h = u * u
+    else:
+        h = 1.0
+    return g, h
+
+
+@njit(forceinline=True)
+def welsch_value(r, c):
+    x = r / c
+    return -0.5 * c * c * expm1(-(x * x))
+
+
+@njit(forceinline=True)
+def welsch_grad_hess(r, c, hmode):
+    x = r / c
+    x2 = x * x
+    e = exp(-x2)
+    g = r * e
+    if hmode == H_EXACT:
+        h = e * (1.0 - 2.0 * x2)
+    elif hmode == H_MAJORIZER:
+        h = e
     else:
         h = 1.0
     return g, h
@@ -238,6 +318,12 @@ def elem_value(kind, y, z, a):
         return pseudo_huber_value(r, a)
     if kind == LOGCOSH:
         return logcosh_value(r, a)
+    if kind == CAUCHY:
+        return cauchy_value(r, a)
+    if kind == TUKEY:
+        return tukey_value(r, a)
+    if kind == WELSCH:
+        return welsch_value(r, a)
     return quantile_value(r, a)
 
 
@@ -253,6 +339,12 @@ def elem_grad_hess(kind, hmode, y, z, a, b, c):
         return pseudo_huber_grad_hess(r, a, hmode)
     if kind == LOGCOSH:
         return logcosh_grad_hess(r, a, hmode)
+    if kind == CAUCHY:
+        return cauchy_grad_hess(r, a, hmode)
+    if kind == TUKEY:
+        return tukey_grad_hess(r, a, hmode)
+    if kind == WELSCH:
+        return welsch_grad_hess(r, a, hmode)
     return quantile_grad_hess(r, a, b, c, hmode)
 
 

@@ -4,14 +4,20 @@ from ..kernels.cpu import kernel_threads
 from ._validation import remember_checks
 from .base import Loss, grad_hess_in, takes_out
 from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights, posterior_shift
-from .regression import Huber, LogCosh, PseudoHuber, Quantile
+from .regression import Cauchy, Huber, LogCosh, PseudoHuber, Quantile, Tukey, Welsch, robust_scale
 
-LOSSES = {cls.name: cls for cls in (Huber, PseudoHuber, LogCosh, Quantile, Focal, CrossEntropy, ClassBalanced)}
+LOSSES = {
+    cls.name: cls
+    for cls in (Huber, PseudoHuber, LogCosh, Quantile, Cauchy, Tukey, Welsch, Focal, CrossEntropy, ClassBalanced)
+}
 
 _ALIASES = {
     "pseudohuber": "pseudo_huber",
     "log_cosh": "logcosh",
     "pinball": "quantile",
+    "lorentzian": "cauchy",
+    "biweight": "tukey",
+    "bisquare": "tukey",
     "logloss": "cross_entropy",
     "crossentropy": "cross_entropy",
     "classbalanced": "class_balanced",
@@ -41,6 +47,7 @@ def get_loss(name, **params):
 
 __all__ = [
     "LOSSES",
+    "Cauchy",
     "ClassBalanced",
     "CrossEntropy",
     "Focal",
@@ -49,6 +56,9 @@ __all__ = [
     "Loss",
     "PseudoHuber",
     "Quantile",
+    "Tukey",
+    "Welsch",
+    "robust_scale",
     "effective_number_weights",
     "posterior_shift",
     "get_loss",

@@ -105,6 +105,21 @@ class Loss:
         one return themselves. The estimators call it for a loss given by name."""
         return self
 
+    # ---- what a training needs to know of the loss (the adapters call these) ------------------
+    def for_training(self, num_rounds):
+        """The loss for a training of ``num_rounds`` boosting rounds (None: unknown); a loss
+        whose schedule depends on it (Tukey's warm-up) returns a copy that has it."""
+        return self
+
+    def at_round(self, t):
+        """The loss the objective uses in boosting round ``t`` (0-based)."""
+        return self
+
+    def frozen(self, y, raw, sample_weight=None):
+        """The loss with whatever it adapts to the residuals fixed from these (metrics call it
+        once per data set, on the start's scores, so that what they report does not drift)."""
+        return self
+
     def kink_distance(self, y, raw):
         """Distance (in raw units) from each element to the nearest kink; None if smooth."""
         return None

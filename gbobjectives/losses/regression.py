@@ -1,4 +1,5 @@
-"""Regression losses (identity link): Huber, pseudo-Huber, log-cosh, quantile.
+"""Regression losses (identity link): Huber, pseudo-Huber, log-cosh, quantile, and the
+redescending Cauchy, Tukey biweight and Welsch losses with an adaptive robust scale.
 
 Parameters, validation, curvature choice and optimal constants; the formulas themselves are in
 ``kernels/scalar.py``. Default curvatures were chosen with benchmarks/hessian_choice.py (its
@@ -53,7 +54,7 @@ class _Regression(Loss):
 
     def value(self, y, raw, sample_weight=None):
         y2, raw, w = self._check(y, raw, sample_weight)
-        return elementwise_value(self.kind, self._params(v.as_2d(raw).shape[1]), y2, raw, w)
+        return elementwise_value(self.kind, self._params(v.as_2d(raw).shape[1], y2, raw, w), y2, raw, w)
 
     def init_score(self, y, sample_weight=None):
         """Optimal constant raw score: a float, or one per output column."""
@@ -66,7 +67,7 @@ class _Regression(Loss):
         k = self._levels() or y2.shape[1]
         if y2.shape[1] not in (1, k):
             raise ValueError(f"labels y have {y2.shape[1]} columns, the loss has {k} levels")
-        params = self._params(k)
+        params = self._params(k, y2, None, w)
         out = np.array([self._init_column(y2[:, j if y2.shape[1] > 1 else 0], w, params[j : j + 1]) for j in range(k)])
         return float(out[0]) if self._scalar_init(y) else out
 
@@ -102,19 +103,91 @@ def _weighted_median(x, w=None):
     return float(x[i])
 
 
+ADAPTIVE = "adaptive"
+MAD_CONSISTENCY = 1.4826  # 1 / Phi^-1(3/4): the MAD of Gaussian noise times this is its sd
+MEAN_AD_CONSISTENCY = 1.2533  # sqrt(pi / 2): the same for the mean absolute deviation
+SCALE_ROWS = 1 << 18  # the adaptive scale reads every ceil(n / SCALE_ROWS)-th row
+
+
+def robust_scale(y2, raw, w=None):
+    """Per output column, the robust residual scale ``1.4826 x`` the weighted median absolute
+    deviation of ``r = raw - y`` from its weighted median (``raw`` None: from y's own weighted
+    median). Deterministic: above ``SCALE_ROWS`` rows it reads every ``ceil(n / SCALE_ROWS)``-th
+    row. Fallbacks, so that it is never 0: where more than half the residuals are equal (a MAD of
+    0), ``1.2533 x`` their mean absolute deviation; where all are equal, ``1e-12 x (1 + max|y|)``
+    (there is nothing left to fit, and any positive scale gives the same zero gradients)."""
+    y2 = v.as_2d(np.asarray(v.to_host(y2), np.float64))
+    n = y2.shape[0]
+    step = max(1, -(-n // SCALE_ROWS))
+    w = None if w is None or np.size(w) == 0 else np.asarray(v.to_host(w), np.float64)[::step]
+    y2 = y2[::step]
+    if raw is None:
+        raw2 = np.array([[_weighted_median(y2[:, j], w) for j in range(y2.shape[1])]])
+    else:
+        raw2 = v.as_2d(np.asarray(v.to_host(raw), np.float64))[::step]
+    k = raw2.shape[1]
+    out = np.empty(k)
+    for j in range(k):
+        r = raw2[:, j] - y2[:, j if y2.shape[1] > 1 else 0]
+        dev = np.abs(r - _weighted_median(r, w))
+        s = MAD_CONSISTENCY * _weighted_median(dev, w)
+        if not s > 0:
+            s = MEAN_AD_CONSISTENCY * float(np.average(dev, weights=w))
+        out[j] = s if s > 0 else 1e-12 * (1.0 + float(np.max(np.abs(y2))))
+    return out
+
+
+def _scale_arg(name, value):
+    """``"adaptive"`` or a positive finite number."""
+    if isinstance(value, str):
+        if value != ADAPTIVE:
+            raise ValueError(f"{name} must be a positive number or {ADAPTIVE!r}, got {value!r}")
+        return value
+    return v.positive(name, value)
+
+
 class _Scaled(_Regression):
-    """A regression loss with one positive scale parameter (delta or scale)."""
+    """A regression loss with one scale parameter (delta or scale): a positive number, fixed, or
+    ``"adaptive"``: ``c x robust_scale`` of the current residuals, re-estimated at every call
+    (every boosting round), from the raw scores the call is given."""
 
     _scale_name = "delta"
+    efficiency_c = 1.345  # the default c: 95% efficiency under Gaussian noise (Huber's constant)
 
     def _scale(self):
         return getattr(self, self._scale_name)
+
+    @property
+    def adaptive(self):
+        return self._scale() == ADAPTIVE
+
+    def _set_scale(self, value, c):
+        setattr(self, self._scale_name, _scale_arg(self._scale_name, value))
+        self.c = self.efficiency_c if c is None else v.positive("c", c)
+
+    def loss_scale(self, y2, raw=None, w=None):
+        """The scale the loops use, per output column: the fixed number, or ``c x
+        robust_scale(y, raw, w)``."""
+        if not self.adaptive:
+            return np.array([self._scale()])
+        return self.c * robust_scale(y2, raw, w)
+
+    def frozen(self, y, raw, sample_weight=None):
+        """A copy with a fixed scale: ``c x robust_scale`` of these residuals (the metric's
+        loss, so that what it reports does not drift as training shrinks the residuals);
+        a loss with a fixed scale returns itself."""
+        if not self.adaptive:
+            return self
+        scale = self.loss_scale(v.as_2d(np.asarray(v.to_host(y))), raw, v.to_host(sample_weight))
+        return type(self)(**(self.parameters() | {self._scale_name: float(np.max(scale))}))
 
     def scaled_to(self, y, sample_weight=None):
         """A copy whose delta/scale is set from the (training) labels: ``DATA_SCALE_FACTOR`` x
         the weighted median absolute deviation of y from its weighted median (a robust spread
         that gross outliers do not move). Chosen by benchmarks/scale_rule.py over a fixed 1.0
         and scikit-learn's 0.9-quantile rule; see benchmarks/results/scale_rule.md."""
+        if self.adaptive:
+            return self
         y = np.asarray(y, np.float64).ravel()
         w = v.weights(sample_weight, y.shape[0])
         center = _weighted_median(y, w)
@@ -127,7 +200,7 @@ class _Scaled(_Regression):
 
     def _params(self, k, y2=None, raw=None, w=None):
         params = np.zeros((k, 3))
-        params[:, 0] = self._scale()
+        params[:, 0] = self.loss_scale(y2, raw, w) if self.adaptive else self._scale()
         return params
 
 
@@ -143,15 +216,16 @@ class Huber(_Scaled):
     kind = scalar.HUBER
     hessian_modes = ("majorizer", "constant", "exact")
     default_hessian = "majorizer"
-    _param_names = ("delta", "hessian")
+    _param_names = ("delta", "hessian", "c")
 
-    def __init__(self, delta=1.0, hessian=None):
-        self.delta = v.positive("delta", delta)
+    def __init__(self, delta=1.0, hessian=None, c=None):
+        self._set_scale(delta, c)
         super().__init__(hessian)
 
     def kink_distance(self, y, raw):
         r = v.as_2d(np.asarray(raw, np.float64)) - v.as_2d(np.asarray(y, np.float64))
-        return np.abs(np.abs(r) - self.delta).reshape(np.shape(raw))
+        delta = self.loss_scale(v.as_2d(np.asarray(y, np.float64)), raw)
+        return np.abs(np.abs(r) - delta).reshape(np.shape(raw))
 
 
 class PseudoHuber(_Scaled):
@@ -166,10 +240,10 @@ class PseudoHuber(_Scaled):
     kind = scalar.PSEUDO_HUBER
     hessian_modes = ("majorizer", "exact", "constant")
     default_hessian = "majorizer"
-    _param_names = ("delta", "hessian")
+    _param_names = ("delta", "hessian", "c")
 
-    def __init__(self, delta=1.0, hessian=None):
-        self.delta = v.positive("delta", delta)
+    def __init__(self, delta=1.0, hessian=None, c=None):
+        self._set_scale(delta, c)
         super().__init__(hessian)
 
 
@@ -185,12 +259,135 @@ class LogCosh(_Scaled):
     kind = scalar.LOGCOSH
     hessian_modes = ("majorizer", "exact", "constant")
     default_hessian = "majorizer"
-    _param_names = ("scale", "hessian")
+    _param_names = ("scale", "hessian", "c")
     _scale_name = "scale"
 
-    def __init__(self, scale=1.0, hessian=None):
-        self.scale = v.positive("scale", scale)
+    def __init__(self, scale=1.0, hessian=None, c=None):
+        self._set_scale(scale, c)
         super().__init__(hessian)
+
+
+class _Redescending(_Scaled):
+    """A redescending M-estimator loss: the pull of a residual falls back towards 0 beyond the
+    scale, so gross label errors stop moving the fit (../shared/math.md, "Redescending losses
+    and robust scale"). Non-convex: the start is the weighted median of the labels."""
+
+    _scale_name = "scale"
+    hessian_modes = ("majorizer", "exact", "constant")
+    default_hessian = "majorizer"
+    _param_names = ("scale", "c", "hessian")
+
+    def __init__(self, scale=ADAPTIVE, c=None, hessian=None):
+        self._set_scale(scale, c)
+        super().__init__(hessian)
+
+    def _init_column(self, ycol, w, params):
+        """The M-estimate of location: iteratively reweighted means (Newton steps with the IRLS
+        curvature, each of which lowers the loss) from the weighted median of the labels. The
+        summed gradient of a redescending loss has several roots; this is the local minimum a
+        50% breakdown start leads to, which gross outliers do not move."""
+        ycol = np.asarray(ycol, np.float64)
+        c = _weighted_median(ycol, w)
+        y2, raw = ycol.reshape(-1, 1), np.empty(ycol.shape[0])
+        for _ in range(500):
+            raw.fill(c)
+            g, h = elementwise_grad_hess(self.kind, scalar.H_MAJORIZER, params, y2, raw, w)
+            h_sum = float(h.sum())
+            if not h_sum > 0:  # every row beyond Tukey's scale: nothing pulls
+                break
+            step = float(g.sum()) / h_sum
+            c -= step
+            if abs(step) <= 1e-13 * max(1.0, abs(c)):
+                break
+        return c
+
+
+DEFAULT_WARMUP = 100  # rounds, where the number of boosting rounds is not known
+
+
+class _WarmedUp(_Redescending):
+    """A redescending loss that rejects rows (weight 0 or nearly) far out: it is trained after a
+    warm-up on ``Cauchy``, whose weights never reach 0, so that clean rows the first trees have
+    not fitted yet are not rejected as outliers (benchmarks/quality.py, ``--study robust``).
+
+    warmup: boosting rounds on Cauchy (same residual scale, Cauchy's ``c``) before this loss
+    takes over. ``None`` (default): half the rounds, where the training knows them
+    (``gbobjectives.xgboost.train`` / ``lightgbm.train`` and the estimators), else
+    ``DEFAULT_WARMUP``. The rounds are counted by gbobjectives' objective callables; the loss
+    called directly (``loss(y_true, y_pred)``, in XGBoost's and LightGBM's scikit-learn
+    wrappers) has no round count, and is this loss from the first round.
+    """
+
+    _param_names = ("scale", "c", "hessian", "warmup")
+
+    def __init__(self, scale=ADAPTIVE, c=None, hessian=None, warmup=None):
+        if warmup is not None and (
+            isinstance(warmup, bool | np.bool_) or not isinstance(warmup, int | np.integer) or warmup < 0
+        ):
+            raise ValueError(f"warmup must be None or a non-negative integer, got {warmup!r}")
+        self.warmup = None if warmup is None else int(warmup)
+        super().__init__(scale, c, hessian)
+
+    def for_training(self, num_rounds):
+        if self.warmup is not None:
+            return self
+        warmup = DEFAULT_WARMUP if num_rounds is None else int(num_rounds) // 2
+        return type(self)(**(self.parameters() | {"warmup": warmup}))
+
+    def at_round(self, t):
+        warmup = DEFAULT_WARMUP if self.warmup is None else self.warmup
+        if t >= warmup:
+            return self
+        scale = self.scale if self.adaptive else self.scale * Cauchy.efficiency_c / self.c
+        return Cauchy(scale=scale, hessian=self.hessian)
+
+
+class Cauchy(_Redescending):
+    """Cauchy (Lorentzian) loss ``c^2/2 log(1 + (r/c)^2)``, ``c`` its scale: quadratic near 0,
+    logarithmic beyond, so a residual's pull ``r / (1 + (r/c)^2)`` peaks at ``|r| = c`` and then
+    falls off as ``c^2 / r``.
+
+    scale: ``"adaptive"`` (default): ``c x 1.4826 x`` the median absolute deviation of the
+    current residuals, re-estimated every round (``robust_scale``); a number: that scale, fixed.
+    c: the multiplier of the adaptive scale; default 2.385 (95% efficiency under Gaussian noise).
+
+    hessian: ``"majorizer"`` (default): the IRLS weight ``1 / (1 + (r/c)^2)``, positive, whose
+    quadratic lies above the loss; ``"exact"``: ``(1 - x^2) / (1 + x^2)^2``, negative for
+    ``|r| > c``; ``"constant"``: 1.
+    """
+
+    name = "cauchy"
+    kind = scalar.CAUCHY
+    efficiency_c = 2.385
+
+
+class Tukey(_WarmedUp):
+    """Tukey's biweight ``c^2/6 (1 - (1 - (r/c)^2)^3)`` for ``|r| < c``, ``c^2/6`` beyond: rows
+    past ``c`` stop pulling at all (gradient and IRLS weight 0).
+
+    scale: as ``Cauchy``; c default 4.685. warmup: rounds on Cauchy first (see ``_WarmedUp``).
+    hessian: ``"majorizer"`` (default): the IRLS weight ``(1 - x^2)^2`` inside, 0 beyond;
+    ``"exact"``: ``(1 - x^2)(1 - 5 x^2)`` inside (negative for ``|x| > 1/sqrt 5``), 0 beyond;
+    ``"constant"``: 1.
+    """
+
+    name = "tukey"
+    kind = scalar.TUKEY
+    efficiency_c = 4.685
+
+
+class Welsch(_WarmedUp):
+    """Welsch (Leclerc) loss ``c^2/2 (1 - exp(-(r/c)^2))``: the pull ``r exp(-x^2)`` dies off
+    like a Gaussian beyond ``c``.
+
+    scale: as ``Cauchy``; c default 2.985. warmup: rounds on Cauchy first (see ``_WarmedUp``).
+    hessian: ``"majorizer"`` (default): the IRLS weight ``exp(-x^2)``; ``"exact"``:
+    ``exp(-x^2) (1 - 2 x^2)``; ``"constant"``: 1.
+    """
+
+    name = "welsch"
+    kind = scalar.WELSCH
+    efficiency_c = 2.985
 
 
 class Quantile(_Regression):
