@@ -50,6 +50,27 @@ def test_xgboost_dask_matches_single_machine(client, loss):
     assert out["history"]["train"][f"{loss.name}-loss"][-1] < out["history"]["train"][f"{loss.name}-loss"][0]
 
 
+# an adaptive scale is re-estimated every round from all rows' residuals, not each worker's own
+@pytest.mark.parametrize("loss", [gb.Cauchy(), gb.Tukey(warmup=3)])
+def test_adaptive_scale_on_dask_matches_single_machine(client, loss):
+    X, y, w = _data()
+    y = y.copy()
+    y[::7] *= 10  # gross errors, so that the scale matters
+    dX, dy, dw = (da.from_array(a, chunks=500) for a in (X, y, w))
+    dtrain = xgb.dask.DaskDMatrix(client, dX, dy, weight=dw)
+    params = {"max_depth": 3, "tree_method": "hist"}
+    out = gx.dask_train(client, loss, params, dtrain, dy, dw, num_boost_round=6, evals=[(dtrain, "train")])
+    dist = xgb.dask.predict(client, out["booster"], xgb.dask.DaskDMatrix(client, dX), output_margin=True).compute()
+    local = gx.train(loss, params, xgb.DMatrix(X, label=y, weight=w), 6).predict(xgb.DMatrix(X), output_margin=True)
+    np.testing.assert_allclose(dist, local, rtol=1e-5, atol=1e-4)
+    # and not what one worker's half of the rows would give: a fixed scale trains another model
+    fixed = gx.train(gb.Cauchy(1.0), params, xgb.DMatrix(X, label=y, weight=w), 6).predict(
+        xgb.DMatrix(X), output_margin=True
+    )
+    assert np.max(np.abs(fixed - local)) > 1e-2
+    assert len(out["history"]["train"][f"{loss.name}-loss"]) == 6
+
+
 def test_lightgbm_dask_accepts_callable_objective(client):
     """LightGBM's Dask estimators take a callable objective; the start goes in init_score."""
     X, y, _ = _data()

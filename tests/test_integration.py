@@ -165,24 +165,29 @@ def test_native_apis_train_every_loss(name, params, problem):
     loss, X, y, w, n_classes, lightgbm = _setup(name, params, problem)
     extra = {"num_class": K} if n_classes else {}
     bound = T.bind(loss, y, n_classes, w)
-    before = _start_metric(bound, y, w, n_classes, len(y))
     trained = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         d = xgb.DMatrix(X, label=y, weight=w)
         res = {}
         booster = gx.train(loss, XP | extra, d, 15, evals=[(d, "train")], evals_result=res, verbose_eval=False)
-        trained.append((res["train"], booster.predict(d, output_margin=True)))
+        first = booster.predict(d, output_margin=True, iteration_range=(0, 1))
+        trained.append((res["train"], booster.predict(d, output_margin=True), first))
         if lightgbm:
             lres = {}
             ds = lgb.Dataset(X, label=y, weight=w)
             lbooster = gl.train(loss, LP | extra, ds, 15, valid_sets=[ds], callbacks=[lgb.record_evaluation(lres)])
-            trained.append((lres["training"], lbooster.predict(X)))
+            trained.append((lres["training"], lbooster.predict(X), lbooster.predict(X, num_iteration=1)))
     key = T.metric_name(bound)
     outputs = n_classes or (K if problem == "reg_multi" else None)
-    for hist, raw in trained:
-        assert hist[key][-1] < 0.9 * before
-        assert bound.mean(y, raw, w) == pytest.approx(hist[key][-1], rel=1e-5)
+    for hist, raw, first in trained:
+        # an adaptive scale is frozen at the first evaluation (after one tree), so the metric
+        # reports one loss throughout; a fixed loss is its own frozen copy
+        metric = bound.frozen(y, first, w)
+        assert metric.adaptive is False
+        assert metric.mean(y, first, w) == pytest.approx(hist[key][0], rel=1e-5)
+        assert hist[key][-1] < 0.9 * _start_metric(metric, y, w, n_classes, len(y))
+        assert metric.mean(y, raw, w) == pytest.approx(hist[key][-1], rel=1e-5)
         assert raw.shape == ((len(y), outputs) if outputs else (len(y),))
     assert len(trained) == 2 or problem == "reg_multi"
 
@@ -192,8 +197,9 @@ def test_sklearn_wrappers_train_every_loss(name, params, problem):
     loss, X, y, w, n_classes, lightgbm = _setup(name, params, problem)
     bound = T.bind(loss, y, n_classes, w)
     start = T.start(bound, y, w, n_classes)
-    before = _start_metric(bound, y, w, n_classes, len(y))
     init = np.tile(start, (len(y), 1)) if start.size > 1 else np.full(len(y), start[0])
+    fixed = bound.frozen(y, init, w)  # an adaptive scale fixed at the start: one loss to compare
+    before = fixed.mean(y, init, w)
     classifier = not problem.startswith("reg")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -224,7 +230,7 @@ def test_sklearn_wrappers_train_every_loss(name, params, problem):
     if lightgbm:
         raws.append(lm.predict(X, raw_score=True) + init)  # sklearn fit(init_score=) is not kept in the model
     for raw in raws:
-        assert bound.mean(y, np.asarray(raw, np.float64).reshape(init.shape), w) < 0.9 * before
+        assert fixed.mean(y, np.asarray(raw, np.float64).reshape(init.shape), w) < 0.9 * before
 
 
 # ---- saving, early stopping, predictions -------------------------------------------------------

@@ -53,6 +53,9 @@ class Loss:
     # adapters: after each tree, set every leaf to ``leaf_value`` of the residuals of its training
     # rows (times the learning rate), as LightGBM's / XGBoost's own quantile objectives do
     renews_leaves = False
+    # the loss adapts a parameter to the current residuals at every call (an adaptive scale):
+    # distributed training fixes it from all the data each round (``gbobjectives.xgboost.dask_train``)
+    adaptive = False
     hessian_modes = ()
     default_hessian = None
     _param_names = ("hessian",)

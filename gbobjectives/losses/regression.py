@@ -341,6 +341,14 @@ class _WarmedUp(_Redescending):
         scale = self.scale if self.adaptive else self.scale * Cauchy.efficiency_c / self.c
         return Cauchy(scale=scale, hessian=self.hessian)
 
+    def frozen(self, y, raw, sample_weight=None):
+        """As ``_Scaled.frozen``, and without the warm-up: this loss as it stands, whatever
+        round it is called at (a distributed stage, a metric)."""
+        if not self.adaptive and self.warmup == 0:
+            return self
+        fixed = super().frozen(y, raw, sample_weight)
+        return type(self)(**(fixed.parameters() | {"warmup": 0}))
+
 
 class Cauchy(_Redescending):
     """Cauchy (Lorentzian) loss ``c^2/2 log(1 + (r/c)^2)``, ``c`` its scale: quadratic near 0,
