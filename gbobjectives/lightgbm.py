@@ -252,6 +252,8 @@ def train(
         params["num_class"] = k
     params["objective"] = obj = Objective(loss, kernel_threads)
     params.setdefault("metric", "None")
+    if loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
+        params["min_sum_hessian_in_leaf"] = loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
     kwargs.setdefault("feval", Metric(loss, kernel_threads))
     start = T.start(loss, y, w, n_classes) if init_score else None
     if start is not None:
@@ -271,6 +273,16 @@ def train(
     if start is not None:
         fold_init_score(booster, start)
     return booster
+
+
+# LightGBM's names of min_sum_hessian_in_leaf (its docs, "Parameters")
+MIN_HESSIAN_ALIASES = (
+    "min_sum_hessian_in_leaf",
+    "min_sum_hessian_per_leaf",
+    "min_sum_hessian",
+    "min_hessian",
+    "min_child_weight",
+)
 
 
 def _learning_rate(params):

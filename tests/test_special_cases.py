@@ -173,6 +173,8 @@ def test_float32_range_is_finite(z, y, label, gamma):
     """Any float32 margin (the framework may pass one) gives finite outputs."""
     raw = np.array([z], np.float32)
     losses = [(gb.Huber(1.0), y), (gb.PseudoHuber(1.0), y), (gb.LogCosh(1.0), y), (gb.Quantile(0.3), y)]
+    losses += [(gb.Cauchy(1.0), y), (gb.Tukey(1.0), y), (gb.Welsch(1.0), y)]
+    losses += [(gb.Cauchy(), y), (gb.Huber("adaptive"), y)]
     losses.append((gb.Focal(gamma), label))
     for loss, lab in losses:
         for mode in loss.hessian_modes:

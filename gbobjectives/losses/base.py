@@ -56,6 +56,12 @@ class Loss:
     # the loss adapts a parameter to the current residuals at every call (an adaptive scale):
     # distributed training fixes it from all the data each round (``gbobjectives.xgboost.dask_train``)
     adaptive = False
+    # the curvature is a row weight of at most 1 (an IRLS weight) that vanishes for outliers:
+    # a leaf's curvature sum counts its effective rows. LightGBM's default floor on it
+    # (min_sum_hessian_in_leaf = 1e-3) lets a leaf of outliers alone take the Newton step that
+    # fits them; the LightGBM adapter sets the floor to this many mean-weight rows unless the
+    # user sets it (XGBoost's min_child_weight = 1 is that floor already). None: no floor set.
+    min_leaf_rows = None
     hessian_modes = ()
     default_hessian = None
     _param_names = ("hessian",)

@@ -114,12 +114,14 @@ def robust_scale(y2, raw, w=None):
     deviation of ``r = raw - y`` from its weighted median (``raw`` None: from y's own weighted
     median). Deterministic: above ``SCALE_ROWS`` rows it reads every ``ceil(n / SCALE_ROWS)``-th
     row. Fallbacks, so that it is never 0: where more than half the residuals are equal (a MAD of
-    0), ``1.2533 x`` their mean absolute deviation; where all are equal, ``1e-12 x (1 + max|y|)``
-    (there is nothing left to fit, and any positive scale gives the same zero gradients)."""
+    0), ``1.2533 x`` their mean absolute deviation; where all are equal, ``1.2533 x`` their
+    mean absolute value (a common shift is still fitted); where all are 0,
+    ``1e-12 x (1 + max|y|)`` (nothing is left to fit: any positive scale gives zero gradients)."""
     y2 = v.as_2d(np.asarray(v.to_host(y2), np.float64))
     n = y2.shape[0]
     step = max(1, -(-n // SCALE_ROWS))
-    w = None if w is None or np.size(w) == 0 else np.asarray(v.to_host(w), np.float64)[::step]
+    w = None if w is None else v.to_host(w)
+    w = None if w is None or np.size(w) == 0 else np.asarray(w, np.float64)[::step]
     y2 = y2[::step]
     if raw is None:
         raw2 = np.array([[_weighted_median(y2[:, j], w) for j in range(y2.shape[1])]])
@@ -133,6 +135,8 @@ def robust_scale(y2, raw, w=None):
         s = MAD_CONSISTENCY * _weighted_median(dev, w)
         if not s > 0:
             s = MEAN_AD_CONSISTENCY * float(np.average(dev, weights=w))
+        if not s > 0:  # all residuals equal: their common size, so that a shift left is still fitted
+            s = MEAN_AD_CONSISTENCY * float(np.average(np.abs(r), weights=w))
         out[j] = s if s > 0 else 1e-12 * (1.0 + float(np.max(np.abs(y2))))
     return out
 
@@ -152,6 +156,7 @@ class _Scaled(_Regression):
     (every boosting round), from the raw scores the call is given."""
 
     _scale_name = "delta"
+    min_leaf_rows = 1.0
     efficiency_c = 1.345  # the default c: 95% efficiency under Gaussian noise (Huber's constant)
 
     def _scale(self):
@@ -178,7 +183,7 @@ class _Scaled(_Regression):
         a loss with a fixed scale returns itself."""
         if not self.adaptive:
             return self
-        scale = self.loss_scale(v.as_2d(np.asarray(v.to_host(y))), raw, v.to_host(sample_weight))
+        scale = self.loss_scale(v.as_2d(np.asarray(v.to_host(y))), raw, sample_weight)
         return type(self)(**(self.parameters() | {self._scale_name: float(np.max(scale))}))
 
     def scaled_to(self, y, sample_weight=None):
@@ -340,6 +345,13 @@ class _WarmedUp(_Redescending):
             return self
         scale = self.scale if self.adaptive else self.scale * Cauchy.efficiency_c / self.c
         return Cauchy(scale=scale, hessian=self.hessian)
+
+    def init_score(self, y, sample_weight=None):
+        """With a warm-up, the warm-up loss's start (Cauchy's M-estimate): the first rounds
+        descend Cauchy's loss from its own optimal constant."""
+        if self.warmup == 0:
+            return super().init_score(y, sample_weight)
+        return self.at_round(0).init_score(y, sample_weight)
 
     def frozen(self, y, raw, sample_weight=None):
         """As ``_Scaled.frozen``, and without the warm-up: this loss as it stands, whatever
