@@ -9,10 +9,11 @@ GBQuantileRegressor(alpha=[0.05, 0.5, 0.95]).fit(X, y).predict_interval(X)
 
 Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss math here.
 
-- ``loss``: a registered name or a ``Loss``. A robust loss *given by name* gets its scale
-  (Huber / pseudo-Huber ``delta``, log-cosh ``scale``) from the training labels at fit
-  (``Loss.scaled_to``: 1.35 x the median absolute deviation, chosen by
-  benchmarks/scale_rule.py); a ``Loss`` object is used exactly as given.
+- ``loss``: a registered name or a ``Loss``. A robust regression loss *given by name* gets an
+  adaptive scale (``Loss.estimator_default``): Huber / pseudo-Huber ``delta``, log-cosh, Cauchy,
+  Tukey and Welsch ``scale`` = ``c x 1.4826 x`` the median absolute deviation of the current
+  residuals, re-estimated every round (``c``: each loss's 95%-efficiency constant); a ``Loss``
+  object is used exactly as given (``Huber(2.0)``: that delta, fixed).
 - ``backend``: ``"xgboost"`` or ``"lightgbm"``. ``n_estimators``, ``learning_rate``,
   ``max_depth``, ``n_jobs``, ``random_state``, ``device`` are translated to each library's
   names; any other keyword (``num_leaves``, ``min_child_weight``, ``subsample``, ...) goes to the
@@ -330,7 +331,7 @@ class GBRegressor(RegressorMixin, _GBBase):
         loss = get_loss(self.loss)
         if T.is_classifier(loss):
             raise ValueError(f"{type(loss).__name__} is a classification loss: use GBClassifier")
-        return loss.scaled_to(y, sample_weight) if isinstance(self.loss, str) else loss
+        return loss.estimator_default(y, sample_weight) if isinstance(self.loss, str) else loss
 
     def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
         X, y, w = self._validate_Xy(X, y, sample_weight, y_numeric=True)

@@ -182,15 +182,17 @@ def test_class_balanced_counts_come_from_fit_labels():
 
 
 # ---- regressor: scale, weights, early stopping -----------------------------------------------------
-@pytest.mark.parametrize("name", ["huber", "pseudo_huber", "logcosh"])
-def test_named_loss_gets_data_scale_object_is_kept(name):
+@pytest.mark.parametrize("name", ["huber", "pseudo_huber", "logcosh", "cauchy", "tukey", "welsch"])
+def test_named_loss_gets_adaptive_scale_object_is_kept(name):
     X, y = regression()
     est = GBRegressor(name, **FAST).fit(X, y)
-    mad = np.median(np.abs(y - np.median(y)))
-    scale = est.loss_.parameters()["scale" if name == "logcosh" else "delta"]
-    np.testing.assert_allclose(scale, 1.35 * mad, rtol=1e-6)
-    given = gb.get_loss(name)
-    assert GBRegressor(given, **FAST).fit(X, y).loss_ == given
+    params = est.loss_.parameters()
+    assert params["scale" if "scale" in params else "delta"] == "adaptive"
+    assert est.loss_.c == type(est.loss_).efficiency_c
+    given = gb.get_loss(name, **({"scale": 2.0} if "scale" in params else {"delta": 2.0}))
+    assert (
+        GBRegressor(given, **FAST).fit(X, y).loss_.parameters() == given.for_training(FAST["n_estimators"]).parameters()
+    )
 
 
 def test_named_loss_scale_honours_weights():

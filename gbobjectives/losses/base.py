@@ -114,6 +114,11 @@ class Loss:
         one return themselves. The estimators call it for a loss given by name."""
         return self
 
+    def estimator_default(self, y, sample_weight=None):
+        """The loss the estimators train when this one is given by name: ``scaled_to`` the
+        labels, unless the loss has a better default (an adaptive scale)."""
+        return self.scaled_to(y, sample_weight)
+
     # ---- what a training needs to know of the loss (the adapters call these) ------------------
     def for_training(self, num_rounds):
         """The loss for a training of ``num_rounds`` boosting rounds (None: unknown); a loss

@@ -186,6 +186,15 @@ class _Scaled(_Regression):
         scale = self.loss_scale(v.as_2d(np.asarray(v.to_host(y))), raw, sample_weight)
         return type(self)(**(self.parameters() | {self._scale_name: float(np.max(scale))}))
 
+    def estimator_default(self, y, sample_weight=None):
+        """By name, the estimators train the adaptive scale (``c x robust_scale`` of the current
+        residuals): at equal cost on clean data it keeps gross label errors out of the fit, where
+        a scale read once off the labels is as wide as their spread (benchmarks/quality.py,
+        ``--study robust``)."""
+        if self.adaptive:
+            return self
+        return type(self)(**(self.parameters() | {self._scale_name: ADAPTIVE}))
+
     def scaled_to(self, y, sample_weight=None):
         """A copy whose delta/scale is set from the (training) labels: ``DATA_SCALE_FACTOR`` x
         the weighted median absolute deviation of y from its weighted median (a robust spread
