@@ -62,7 +62,7 @@ def _training_cases():
     binary = (b.data, (b.target == 0).astype(float))
     multi = (g.data, g.target.astype(float))
 
-    def delta(y):  # the estimators' data-scaled default (Loss.scaled_to): 1.35 x median absolute deviation
+    def delta(y):  # a fixed delta from the labels (Loss.scaled_to): 1.35 x median absolute deviation
         return get_loss("huber").scaled_to(y).delta
 
     levels = [0.1, 0.5, 0.9]
