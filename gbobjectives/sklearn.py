@@ -54,6 +54,13 @@ _X_CHECKS = {"accept_sparse": ["csr", "csc"], "dtype": [np.float64, np.float32],
 
 # check name -> why it cannot pass; given to scikit-learn's parametrize_with_checks /
 # check_estimator as ``expected_failed_checks`` (see each estimator's _expected_failed_checks).
+_FLOAT32_WEIGHTS = (
+    "the check compares float32 predictions at rtol 1e-7, one float32 ulp: a weighted row's "
+    "gradient w * g is rounded to float32 once, a repeated row's g is rounded and summed w times, "
+    "so a histogram can differ in its last bit; with the default adaptive Huber 2 of the check's "
+    "15 predictions differ by 3e-8 (a fixed Huber(delta) does the same for some deltas, e.g. 0.05 "
+    "and 0.2; tests/test_sklearn.py checks integer weights against repeated rows at rtol 1e-5)"
+)
 _LIGHTGBM_WEIGHTS = (
     "LightGBM bins features and counts min_data_in_leaf on rows, not weights, so integer weights "
     "do not equal repeated rows once it can split (its own l2 objective behaves the same); the "
@@ -306,8 +313,9 @@ class _GBBase(BaseEstimator):
 
 class GBRegressor(RegressorMixin, _GBBase):
     """Gradient-boosted regressor with a robust loss (``"huber"``, ``"pseudo_huber"``,
-    ``"logcosh"``, ``"quantile"``, or a regression ``Loss``). ``predict`` returns target units
-    (for a multi-level ``Quantile``: one column per level, sorted). ``score`` is R^2.
+    ``"logcosh"``, ``"cauchy"``, ``"tukey"``, ``"welsch"``, ``"quantile"``, or a regression
+    ``Loss``). ``predict`` returns target units (for a multi-level ``Quantile``: one column per
+    level, sorted). ``score`` is R^2.
     """
 
     def __init__(
@@ -332,6 +340,16 @@ class GBRegressor(RegressorMixin, _GBBase):
         if T.is_classifier(loss):
             raise ValueError(f"{type(loss).__name__} is a classification loss: use GBClassifier")
         return loss.estimator_default(y, sample_weight) if isinstance(self.loss, str) else loss
+
+    def _expected_failed_checks(self):
+        failed = super()._expected_failed_checks()
+        if type(self) is GBRegressor and self.backend == "xgboost" and self.loss == "huber":  # the default
+            for check in (
+                "check_sample_weight_equivalence_on_dense_data",
+                "check_sample_weight_equivalence_on_sparse_data",
+            ):
+                failed[check] = _FLOAT32_WEIGHTS
+        return failed
 
     def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
         X, y, w = self._validate_Xy(X, y, sample_weight, y_numeric=True)

@@ -73,6 +73,19 @@ def test_collapsed_scale_falls_back_without_nan():
         assert np.all(g > 0.1)  # the common shift still pulls: the gradient is not ~0
 
 
+def test_weighted_median_skips_zero_weight_rows():
+    """A tie at half the weight averages the two rows around it that have weight, as np.median
+    of the rows repeated by their weights does."""
+    from gbobjectives.losses.regression import _weighted_median
+
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        x, w = rng.normal(size=9), rng.integers(0, 3, 9).astype(float)
+        if w.sum() == 0:
+            continue
+        assert _weighted_median(x, w) == np.median(np.repeat(x, w.astype(int)))
+
+
 def test_frozen_copy_has_fixed_scale_and_no_warmup():
     rng = np.random.default_rng(1)
     y, raw = rng.normal(size=200), np.zeros(200)

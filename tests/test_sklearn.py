@@ -9,6 +9,7 @@ import pickle
 import joblib
 import numpy as np
 import pytest
+import xgboost as xgb
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris, make_classification, make_regression
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
@@ -203,11 +204,13 @@ def test_named_loss_scale_honours_weights():
     assert gb.Huber().scaled_to(y).delta != pytest.approx(expect.delta, rel=0.05)
 
 
-def test_integer_weights_equal_repeated_rows_xgboost():
+@pytest.mark.parametrize("name", ["huber", "tukey"])
+def test_integer_weights_equal_repeated_rows_xgboost(name):
+    """Weights 0-3 against rows dropped or repeated (the adaptive scale's weighted medians too)."""
     X, y = regression(120)
-    w = np.random.default_rng(0).integers(1, 4, len(y))
-    a = GBRegressor("huber", **FAST).fit(X, y, sample_weight=w)
-    b = GBRegressor("huber", **FAST).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    w = np.random.default_rng(0).integers(0, 4, len(y))
+    a = GBRegressor(name, **FAST).fit(X, y, sample_weight=w)
+    b = GBRegressor(name, **FAST).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-5)
 
 
@@ -334,8 +337,17 @@ def test_eval_set_weights_are_honoured(backend):
     est.fit(X[:300], y[:300], eval_set=[(X[300:], y[300:]), (X[300:], y[300:])], sample_weight_eval_set=[wv, None])
     weighted, plain = (est.evals_result_[f"validation_{i}"]["huber-loss"][-1] for i in (0, 1))
     raw = est.predict(X[300:])
-    assert weighted == pytest.approx(est.loss_.mean(y[300:], raw, wv), rel=1e-5)
-    assert plain == pytest.approx(est.loss_.mean(y[300:], raw), rel=1e-5)
+    # by name the scale is adaptive: each eval set's metric fixes it from that set's weighted
+    # residuals at the first evaluation (after one tree)
+    if backend == "xgboost":
+        first = est.booster_.predict(xgb.DMatrix(X[300:]), iteration_range=(0, 1), output_margin=True)
+    else:
+        first = est.booster_.predict(X[300:], num_iteration=1, raw_score=True)
+    assert est.loss_.adaptive
+    metric_w, metric = est.loss_.frozen(y[300:], first, wv), est.loss_.frozen(y[300:], first)
+    assert metric_w.delta != pytest.approx(metric.delta, rel=1e-3)  # the weights move the scale too
+    assert weighted == pytest.approx(metric_w.mean(y[300:], raw, wv), rel=1e-5)
+    assert plain == pytest.approx(metric.mean(y[300:], raw), rel=1e-5)
     assert weighted != pytest.approx(plain, rel=1e-3)
 
 

@@ -98,8 +98,10 @@ def _weighted_median(x, w=None):
     x, cum = x[order], np.cumsum(w[order], dtype=np.float64)
     half = 0.5 * cum[-1]
     i = int(np.searchsorted(cum, half))
-    if np.isclose(cum[i], half, rtol=1e-12, atol=0.0) and i + 1 < len(x):
-        return 0.5 * (float(x[i]) + float(x[i + 1]))
+    if np.isclose(cum[i], half, rtol=1e-12, atol=0.0):
+        j = int(np.searchsorted(cum, cum[i] * (1 + 1e-12), side="right"))  # next row of weight > 0
+        if j < len(x):
+            return 0.5 * (float(x[i]) + float(x[j]))
     return float(x[i])
 
 
