@@ -109,3 +109,13 @@ def test_lint_clean():
     ]
     out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
     assert ruff and out.returncode == 0, out.stdout[-3000:]
+
+
+def test_version_is_written_once():
+    """The installed metadata reads the version from gbobjectives.__version__ (pyproject's
+    dynamic version); the wheel ships py.typed and the license."""
+    from importlib.metadata import metadata, version
+
+    assert version("gbobjectives") == gb.__version__
+    assert metadata("gbobjectives")["License-Expression"] == "MIT"
+    assert (PKG / "py.typed").exists()
