@@ -1,5 +1,7 @@
 """XGBoost on the GPU (device="cuda", tree_method="hist"): built-in objective vs gbobjectives
-on the CPU path vs gbobjectives on the GPU path, end to end.
+on the CPU path, on the GPU path through ``xgboost.train``'s loop (margins copied to the host
+every round), and on the GPU path through ``gbobjectives.xgboost.train_resident`` (margins kept
+on the device beside CuPy features; needs CuPy), end to end.
 
 ``python -m benchmarks.gpu`` (needs a CUDA GPU, xgboost with CUDA and numba-cuda);
 ``--smoke`` runs tiny sizes on whatever is there (CPU booster, CPU path) so the script cannot rot.
@@ -43,6 +45,19 @@ CASES = [
 ]
 
 
+def _features(X, on_gpu):
+    """The features for the resident loop: a CuPy array on the GPU (None without CuPy), the
+    NumPy array itself in smoke mode."""
+    if not on_gpu:
+        return X
+    try:
+        import cupy
+    except ImportError:
+        print("CuPy is not installed: no resident-loop column")
+        return None
+    return cupy.asarray(X)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--smoke", action="store_true")
@@ -60,9 +75,10 @@ def main(argv=None):
         f"median of {args.repeats}\n",
         "Floor: a Python objective that computes nothing (returns the same device gradients every",
         "round): what XGBoost's callback protocol itself costs (host copy of the margins, the call).\n",
+        "Resident: the GPU path in gbobjectives.xgboost.train_resident (features as a CuPy array).\n",
         "| case | rows | built-in (s) | floor (s) | gbobjectives CPU path (s) | gbobjectives GPU path (s) | "
-        "floor / built-in | CPU path / built-in | GPU path / built-in |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "resident (s) | floor / built-in | CPU path / built-in | GPU path / built-in | resident / built-in |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in args.rows:
         for label, kind, loss, native in CASES:
@@ -71,9 +87,18 @@ def main(argv=None):
             bound = _training.bind(loss, y)
             start = float(_training.start(bound, y, None)[0])
             base_native = {"base_score": 1 / (1 + np.exp(-start))} if kind == "binary" else {"base_score": start}
-            runs = {"native": [], "floor": [], "cpu": [], "gpu": []}
+            runs = {"native": [], "floor": [], "cpu": [], "gpu": [], "resident": []}
+            features = _features(X, on_gpu)
 
-            def fit(which, dtrain=dtrain, native=native, bound=bound, start=start, base_native=base_native):
+            def fit(
+                which,
+                dtrain=dtrain,
+                native=native,
+                bound=bound,
+                start=start,
+                base_native=base_native,
+                features=features,
+            ):
                 t = time.perf_counter()
                 if which == "native":
                     b = xgb.train(base | native | base_native, dtrain, args.rounds)
@@ -89,6 +114,15 @@ def main(argv=None):
                     b = xgb.train(
                         base | {"base_score": start, "disable_default_eval_metric": 1}, dtrain, args.rounds, obj=fixed
                     )
+                elif which == "resident":
+                    b = gx.train_resident(
+                        base | {"base_score": start, "disable_default_eval_metric": 1},
+                        dtrain,
+                        args.rounds,
+                        features,
+                        obj=gx.objective(bound, device="cuda" if on_gpu else "cpu"),
+                        verbose_eval=False,
+                    )
                 else:
                     dev = "cuda" if which == "gpu" else "cpu"
                     b = xgb.train(
@@ -100,18 +134,18 @@ def main(argv=None):
                 b.predict(dtrain, iteration_range=(0, 1))  # force completion
                 return time.perf_counter() - t
 
-            for which in ("native", "floor", "cpu", "gpu"):  # warm-up (compilation, CUDA context)
-                if which != "gpu" or on_gpu:
-                    fit(which)
+            contenders = [c for c in runs if (c != "gpu" or on_gpu) and (c != "resident" or features is not None)]
+            for which in contenders:  # warm-up (compilation, CUDA context)
+                fit(which)
             for _ in range(args.repeats):
-                for which in ("native", "floor", "cpu", "gpu"):
-                    if which != "gpu" or on_gpu:
-                        runs[which].append(fit(which))
+                for which in contenders:
+                    runs[which].append(fit(which))
             med = {k: statistics.median(v) if v else float("nan") for k, v in runs.items()}
             lines.append(
                 f"| {label} | {n:,} | {med['native']:.2f} | {med['floor']:.2f} | {med['cpu']:.2f} | "
-                f"{med['gpu']:.2f} | {med['floor'] / med['native']:.2f} | {med['cpu'] / med['native']:.2f} | "
-                f"{med['gpu'] / med['native']:.2f} |"
+                f"{med['gpu']:.2f} | {med['resident']:.2f} | {med['floor'] / med['native']:.2f} | "
+                f"{med['cpu'] / med['native']:.2f} | {med['gpu'] / med['native']:.2f} | "
+                f"{med['resident'] / med['native']:.2f} |"
             )
             print(lines[-1], flush=True)
     if on_gpu:

@@ -261,6 +261,7 @@ class _GBBase(BaseEstimator):
             evals_result=self.evals_result_,
             early_stopping_rounds=self.early_stopping_rounds,
             verbose_eval=False,
+            features=gx.device_features(X, params),  # on CUDA with CuPy: margins stay on the device
         )
         self.booster_ = booster
         self.best_iteration_ = (

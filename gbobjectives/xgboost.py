@@ -271,6 +271,7 @@ def train(
     evals=(),
     init_score=True,
     kernel_threads=T.XGBOOST_KERNEL_THREADS,
+    features=None,
     **kwargs,
 ):
     """``xgboost.train`` with this loss: objective, metric and start set up.
@@ -281,6 +282,13 @@ def train(
     training data. With ``params["device"] = "cuda"`` the objective and metric run on the GPU
     when numba.cuda can use it (else on the CPU, with the booster still on the GPU).
     ``kernel_threads``: threads of the objective's CPU loops (see ``Objective``).
+
+    ``features``: the training features (the rows of ``dtrain``, in order) as an array
+    ``Booster.inplace_predict`` takes: given, training runs ``train_resident``, which keeps the
+    margins beside them instead of copying them out of XGBoost every round. On the GPU pass a
+    CuPy array or cuDF DataFrame (the margins, gradients and Hessians then never leave the
+    device); on the CPU it trains the same model and saves nothing. Without it, training is
+    ``xgboost.train``'s own loop (the fallback wherever device data cannot be had).
     """
     import xgboost
 
@@ -293,8 +301,105 @@ def train(
         if isinstance(kwargs["custom_metric"], Metric):
             kwargs["custom_metric"].renewal = renewal
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
-    booster = xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
+    if features is None:
+        booster = xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
+    else:
+        booster = train_resident(params, dtrain, num_boost_round, features, evals=evals, **kwargs)
     return booster if renewal is None else renewal.finish(booster)
+
+
+def _on_device(features):
+    return hasattr(features, "__cuda_array_interface__") or type(features).__module__.startswith("cudf")
+
+
+def device_features(X, params):
+    """``X`` as a CuPy array for ``train(features=...)`` when the booster and the objective run
+    on CUDA and CuPy is installed (a numeric array; frames with categories stay on the
+    callback path), else None."""
+    if _device_for(params) != "cuda" or not isinstance(X, np.ndarray):
+        return None
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy.asarray(X)
+
+
+def train_resident(
+    params,
+    dtrain,
+    num_boost_round,
+    features,
+    *,
+    evals=(),
+    obj,
+    maximize=None,
+    early_stopping_rounds=None,
+    evals_result=None,
+    verbose_eval=True,
+    xgb_model=None,
+    callbacks=None,
+    custom_metric=None,
+):
+    """``xgboost.train``'s loop (the same callbacks, evaluation, early stopping and result)
+    with the training margins kept beside ``features`` instead of read from XGBoost each round.
+
+    ``xgboost.train`` asks the booster for the training margins every round
+    (``predict(output_margin=True, training=True)``), which returns a host array: on the GPU a
+    device-to-host copy of every margin, every round. Here the margins are read once, at the
+    start (base score, base margin or a model to continue all included), then advanced by each
+    new iteration's trees: ``inplace_predict(features, iteration_range=(r - 1, r),
+    base_margin=0)`` is exactly those trees' output, in float32 like XGBoost's own cache, and
+    on CuPy / cuDF ``features`` it stays on the device, where the objective computes the
+    gradients and ``Booster.boost`` takes them. ``features``: the rows of ``dtrain``, in order
+    (checked after the first iteration against XGBoost's margins, one copy). Evaluation sets
+    are scored as ``xgboost.train`` scores them (a host copy of their margins per round).
+    """
+    import xgboost
+    from xgboost.callback import CallbackContainer, EarlyStopping, EvaluationMonitor
+
+    evals = list(evals) if evals else []
+    shape = getattr(features, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != dtrain.num_row() or shape[1] != dtrain.num_col():
+        raise ValueError(
+            f"features must be the {dtrain.num_row()} x {dtrain.num_col()} rows of dtrain, got shape {shape}"
+        )
+    callbacks = list(callbacks or [])
+    if verbose_eval:
+        callbacks.append(EvaluationMonitor(period=1 if verbose_eval is True else verbose_eval))
+    if early_stopping_rounds:
+        callbacks.append(EarlyStopping(rounds=early_stopping_rounds, maximize=maximize))
+    container = CallbackContainer(callbacks, metric=custom_metric, output_margin=True)
+    bst = container.before_training(xgboost.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model))
+    margin = bst.predict(dtrain, output_margin=True, training=True)
+    if _on_device(features):
+        import cupy
+
+        margin = cupy.asarray(margin)
+    zero = margin * 0
+    for i in range(num_boost_round):
+        if container.before_iteration(bst, i, dtrain, evals):
+            break
+        grad, hess = obj(margin, dtrain)
+        bst.boost(dtrain, i, grad=grad, hess=hess)
+        r = bst.num_boosted_rounds()
+        margin += bst.inplace_predict(
+            features, iteration_range=(r - 1, r), predict_type="margin", base_margin=zero, validate_features=False
+        ).reshape(margin.shape)
+        if i == 0:
+            _check_rows(margin, bst.predict(dtrain, output_margin=True, training=True))
+        if container.after_iteration(bst, i, dtrain, evals):
+            break
+    bst = container.after_training(bst)
+    if evals_result is not None:
+        evals_result.update(container.history)
+    return bst.reset()
+
+
+def _check_rows(margin, expected):
+    got = margin.get() if hasattr(margin, "get") else np.asarray(margin)
+    if not np.allclose(got, expected.reshape(got.shape), rtol=1e-5, atol=1e-5):
+        raise ValueError("features are not the rows of dtrain: their margins differ from XGBoost's after one tree")
 
 
 def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boost_round=10, **kwargs):

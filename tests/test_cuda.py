@@ -106,3 +106,27 @@ def test_xgboost_objective_on_device_matches_cpu():
     name, value = gx.metric(loss, device="cuda")(predt, d)
     assert value == pytest.approx(gx.metric(loss)(predt, d)[1], rel=1e-10)
     assert gx._device_for({"device": "cuda"}) == "cuda"
+
+
+@pytest.mark.skipif(SIMULATED, reason="needs a real GPU (this run uses the CUDA simulator)")
+@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.Quantile([0.1, 0.9]), gb.Focal(2.0)], ids=lambda c: c.name)
+def test_real_gpu_resident_loop_trains_the_callback_model(loss):
+    """Margins on the device (CuPy features) train the trees xgboost.train's own loop trains."""
+    xgb = pytest.importorskip("xgboost")
+    cupy = pytest.importorskip("cupy")
+    import gbobjectives.xgboost as gx
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 8)).astype(np.float32)
+    y = X[:, 0] + rng.standard_t(3, len(X))
+    if loss.name == "focal":
+        y = (y > 1).astype(float)
+    params = {"tree_method": "hist", "device": "cuda", "max_depth": 5, "seed": 0}
+    models, history = [], []
+    for features in (None, cupy.asarray(X)):
+        h = {}
+        d, dv = xgb.DMatrix(X, y), xgb.DMatrix(X[:2000], y[:2000])
+        b = gx.train(loss, params, d, 30, evals=[(dv, "v")], evals_result=h, verbose_eval=False, features=features)
+        models.append(b.save_raw("json"))
+        history.append(h)
+    assert models[0] == models[1] and history[0] == history[1]
