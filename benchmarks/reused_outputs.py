@@ -40,14 +40,14 @@ MODES = ("reused", "fresh")
 
 def child(lib, name, mode, n, rounds, threads):
     """One training in this (fresh) process; prints its figures as JSON."""
-    import gbobjectives._training as T
+    import gbobjectives._training as training
     import gbobjectives.lightgbm as gl
     import gbobjectives.xgboost as gx
 
     from .end_to_end import data
 
     if mode == "fresh":
-        T.takes_out = lambda loss: False  # the adapters then allocate new outputs every round
+        training.takes_out = lambda loss: False  # the adapters then allocate new outputs every round
     calls = []
     cls = gx.Objective if lib == "XGBoost" else gl.Objective
     call = cls.__call__
@@ -147,9 +147,9 @@ def main(argv=None):
     if args.child:
         child(*args.child, args.n, args.rounds, args.threads)
         return
-    if args.smoke:
+    if args.smoke:  # one library: each cell is two fresh processes
         args.n, args.rounds, args.pairs = 2_000, 4, 1
-    libs = args.lib or ["XGBoost", "LightGBM"]
+    libs = args.lib or (["LightGBM"] if args.smoke else ["XGBoost", "LightGBM"])
     rows = run(args.n, args.rounds, args.pairs, args.threads, libs)
     text = table(rows, args.n, args.rounds, args.pairs, args.threads)
     print(text)

@@ -1,13 +1,18 @@
 """gbobjectives: robust and imbalance-aware training objectives for XGBoost and LightGBM.
 
-Layers (each module imports only from the layers above it in this list):
+Layers (each module imports only from the layers above it in this list; the modules'
+docstrings use the same numbers, and ``tests/test_registry.py`` enforces the direction):
 
-1. ``kernels/``: scalar loss math (``scalar``), the CPU loops (``cpu``), CUDA kernels (``cuda``).
-2. ``losses/``: loss objects: parameters, validation, curvature choice, optimal constants.
-3. ``checking``: finite-difference verification of any loss.
-4. ``xgboost``, ``lightgbm``: adapters (objective, metric, ``train``), sharing ``_training``.
-5. ``sklearn``: estimators built on the adapters (``GBRegressor``, ``GBClassifier``,
-   ``GBQuantileRegressor``; importable from here, loaded on first use).
+0. ``kernels/elementary``: exp, expm1, log1p as plain arithmetic, so the CPU loops vectorise.
+1. ``kernels/scalar``: the per-element math of every loss, the one definition.
+2. ``kernels/cpu``, ``kernels/cuda``: the loops over the elements, one per device.
+3. ``losses/``: loss objects: parameters, validation, curvature choice, optimal constants.
+4. ``checking``: finite-difference verification of any loss.
+5. ``_training``, ``xgboost``, ``lightgbm``: the adapters (objective, metric, ``train``);
+   ``_frames``: data frames for the estimators.
+6. ``sklearn``: estimators built on the adapters (``GBRegressor``, ``GBClassifier``,
+   ``GBQuantileRegressor``; importable from here, loaded on first use); ``__main__``: the demo
+   and ``--warm-up``.
 
 Importing the package compiles nothing and never imports CUDA.
 """

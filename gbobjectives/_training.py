@@ -1,14 +1,16 @@
 """What both framework adapters share: shaping labels, binding class counts once, the start.
 
-Layer 5 (adapters): imports losses only; no loss math here.
+Layer 5 (adapters; see ``gbobjectives/__init__.py``): imports losses only; no loss math here.
 """
 
 import weakref
 
 import numpy as np
 
-from .losses import ClassBalanced, Focal, Quantile, get_loss, grad_hess_in, remember_checks, takes_out
+from .losses import ClassBalanced, Focal, Quantile, get_loss
 from .losses import kernel_threads as _threads_of
+from .losses._validation import remember_checks
+from .losses.base import grad_hess_in, takes_out
 
 # Threads of the CPU loops inside a booster's training (``gbobjectives.kernel_threads``), as
 # measured by benchmarks/kernel_threads.py on 2 cores:
@@ -126,7 +128,7 @@ class PerDataset:
         return got
 
 
-class Callable:
+class AdapterCallable:
     """Base of both adapters' objectives and metrics: the loss, its per-data inputs (``_bind``:
     bound to the training data, for objectives), the threads of the CPU loops during a call
     (``gbobjectives.kernel_threads``), and pickling by the constructor's arguments (``_state``;

@@ -20,19 +20,19 @@ LightGBM stores them (float32, in the scores' order), so it takes them without a
 
 import numpy as np
 
-from . import _training as T
+from . import _training as training
 
 
-class _PerDataset(T.Callable):
+class _DatasetAware(training.AdapterCallable):
     """Labels and weights read once per Dataset; the CPU loops run on ``kernel_threads``
     threads during the call (see ``gbobjectives.kernel_threads``; None by default: Numba's pool,
     which shares LightGBM's OpenMP runtime)."""
 
-    def __init__(self, loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
+    def __init__(self, loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
         super().__init__(loss, kernel_threads)
 
 
-class Objective(_PerDataset):
+class Objective(_DatasetAware):
     """``objective(preds, train_data) -> (grad, hess)`` for ``params["objective"]``.
     ``renewal``: set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)."""
 
@@ -49,14 +49,14 @@ class Objective(_PerDataset):
         return g, self.renewal.tie_break(h)
 
 
-class Metric(_PerDataset):
+class Metric(_DatasetAware):
     """``feval(preds, eval_data) -> (name, weighted mean loss, is_higher_better=False)``."""
 
     renewal = None
 
-    def __init__(self, loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
-        super().__init__(T.check_metric_loss(loss), kernel_threads)
-        self.name = T.metric_name(self.loss)
+    def __init__(self, loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
+        super().__init__(training.check_metric_loss(loss), kernel_threads)
+        self.name = training.metric_name(self.loss)
 
     def __call__(self, preds, eval_data):
         d = self._cache.get(preds, eval_data)
@@ -130,7 +130,7 @@ class LeafRenewal:
         delta = cached - entry[1]
         for j in range(self.k):
             orig, new = self.trees[(it - 1) * self.k + j]
-            leaf = T.leaf_of_rows(orig, delta[:, j]) if leaves is None else leaves[j]
+            leaf = training.leaf_of_rows(orig, delta[:, j]) if leaves is None else leaves[j]
             entry[2][:, j] += new[leaf] - orig[leaf]
         entry[1], entry[3] = cached, it
 
@@ -163,9 +163,9 @@ class LeafRenewal:
         for j in range(self.k):
             tree = self.done * self.k + j
             orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(info[j]["num_leaves"])])
-            leaf = T.leaf_of_rows(orig, delta[:, j])
-            new = T.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, self.learning_rate)
-            new = new[T.same_value_leaves(orig)]  # leaves of one value share their rows' quantile
+            leaf = training.leaf_of_rows(orig, delta[:, j])
+            new = training.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, self.learning_rate)
+            new = new[training.same_value_leaves(orig)]  # leaves of one value share their rows' quantile
             for i, value in enumerate(new):
                 booster.set_leaf_output(tree, i, float(value))
             self.trees.append((orig, new))
@@ -191,19 +191,19 @@ class LeafRenewal:
         return [before, after]
 
 
-def objective(loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
+def objective(loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
     return Objective(loss, kernel_threads)
 
 
-def metric(loss, kernel_threads=T.LIGHTGBM_KERNEL_THREADS):
+def metric(loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
     return Metric(loss, kernel_threads)
 
 
 def _weight(dataset):
     """Sample weights of a Dataset, constructed or not (get_weight() raises before)."""
     if dataset.weight is not None or getattr(dataset, "_handle", None) is None:
-        return T.none_if_empty(dataset.weight)
-    return T.none_if_empty(dataset.get_weight())
+        return training.none_if_empty(dataset.weight)
+    return training.none_if_empty(dataset.get_weight())
 
 
 def _set_start(dataset, start, k):
@@ -228,7 +228,7 @@ def train(
     *,
     valid_sets=None,
     init_score=True,
-    kernel_threads=T.LIGHTGBM_KERNEL_THREADS,
+    kernel_threads=training.LIGHTGBM_KERNEL_THREADS,
     **kwargs,
 ):
     """``lightgbm.train`` with this loss: objective, metric and start set up.
@@ -246,8 +246,8 @@ def train(
     w = _weight(train_set)
     n_classes = int(params.get("num_class", 1) or 1)
     n_classes = n_classes if n_classes > 1 else None
-    loss = T.bind(loss, y, n_classes, w, num_boost_round)
-    k = T.n_outputs(loss, n_classes)
+    loss = training.bind(loss, y, n_classes, w, num_boost_round)
+    k = training.n_outputs(loss, n_classes)
     if k > 1:
         params["num_class"] = k
     params["objective"] = obj = Objective(loss, kernel_threads)
@@ -255,7 +255,7 @@ def train(
     if loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
         params["min_sum_hessian_in_leaf"] = loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
     kwargs.setdefault("feval", Metric(loss, kernel_threads))
-    start = T.start(loss, y, w, n_classes) if init_score else None
+    start = training.start(loss, y, w, n_classes) if init_score else None
     if start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
             _set_start(ds, start, k)

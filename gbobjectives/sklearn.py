@@ -45,7 +45,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted, validate_data
 
 from . import _frames
-from . import _training as T
+from . import _training as training
 from .losses import Quantile, get_loss
 
 BACKENDS = ("xgboost", "lightgbm")
@@ -227,7 +227,7 @@ class _GBBase(BaseEstimator):
             wv = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
             wv = None if wv is None else _check_sample_weight(wv, Xv, dtype=np.float64)
             evals.append((Xv, self._encode_eval(yv), wv))
-        self.loss_ = loss = T.bind(loss, y, n_classes, sample_weight, self.n_estimators)
+        self.loss_ = loss = training.bind(loss, y, n_classes, sample_weight, self.n_estimators)
         params = self._booster_params()
         if n_classes and n_classes > 2:
             params["num_class"] = n_classes  # the same name in both libraries
@@ -338,7 +338,7 @@ class GBRegressor(RegressorMixin, _GBBase):
 
     def _loss(self, y, sample_weight):
         loss = get_loss(self.loss)
-        if T.is_classifier(loss):
+        if training.is_classifier(loss):
             raise ValueError(f"{type(loss).__name__} is a classification loss: use GBClassifier")
         return loss.estimator_default(y, sample_weight) if isinstance(self.loss, str) else loss
 
@@ -611,13 +611,13 @@ class GBClassifier(ClassifierMixin, _GBBase):
                 f"{self.classes_[0]!r}"
             )
         loss = get_loss(self.loss)
-        if not T.is_classifier(loss):
+        if not training.is_classifier(loss):
             raise ValueError(f"{type(loss).__name__} is a regression loss: use GBRegressor")
         k = len(self.classes_)
         y_enc = y_enc.astype(np.float64)
         # class-balanced counts from y and sample_weight, before class_weight: counting the
         # class-weighted rows would make "balanced" classes look equal and undo the reweighting
-        loss = T.bind(loss, y_enc, k, w)
+        loss = training.bind(loss, y_enc, k, w)
         self._class_weight = None  # per class: what predict_proba shifts the prior back by
         w_user = w
         if self.class_weight is not None:

@@ -16,7 +16,7 @@ cached once per DMatrix, not re-read every round.
 
 import numpy as np
 
-from . import _training as T
+from . import _training as training
 
 
 def _cuda():
@@ -37,7 +37,7 @@ def check_device(device):
     return device
 
 
-class _DeviceAware(T.Callable):
+class _DeviceAware(training.AdapterCallable):
     """Per-DMatrix inputs, cached once (labels and weights uploaded once on the GPU path and
     released with the DMatrix); raw scores uploaded each round. ``kernel_threads``: threads of
     the CPU loops during the call (see ``gbobjectives.kernel_threads``); ``"auto"`` by default:
@@ -45,7 +45,7 @@ class _DeviceAware(T.Callable):
 
     _state = ("loss", "device", "kernel_threads")
 
-    def __init__(self, loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
+    def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
         self.device = check_device(device)
         super().__init__(loss, kernel_threads)
 
@@ -84,9 +84,9 @@ class Metric(_DeviceAware):
 
     renewal = None
 
-    def __init__(self, loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
-        super().__init__(T.check_metric_loss(loss), device, kernel_threads)
-        self.name = T.metric_name(self.loss)
+    def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
+        super().__init__(training.check_metric_loss(loss), device, kernel_threads)
+        self.name = training.metric_name(self.loss)
 
     def __call__(self, predt, dmat):
         d = self._inputs(predt, dmat)
@@ -155,7 +155,7 @@ class LeafRenewal:
         for j in range(self.k):
             nodes = np.unique(leaves[:, j])
             orig = np.asarray(trees[j]["split_conditions"], np.float64)[nodes]  # a leaf's value
-            new = T.renewed_leaf_values(
+            new = training.renewed_leaf_values(
                 self.loss, orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], self._w, j, self.learning_rate
             )
             self.trees.append({int(node): (float(o), float(v)) for node, o, v in zip(nodes, orig, new, strict=True)})
@@ -215,11 +215,11 @@ class LeafRenewal:
         return _Renew()
 
 
-def objective(loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
+def objective(loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
     return Objective(loss, device, kernel_threads)
 
 
-def metric(loss, device="cpu", kernel_threads=T.XGBOOST_KERNEL_THREADS):
+def metric(loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
     return Metric(loss, device, kernel_threads)
 
 
@@ -237,16 +237,16 @@ def _n_classes(params):
     return k if k > 1 else None
 
 
-def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=T.XGBOOST_KERNEL_THREADS, num_rounds=None):
+def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=training.XGBOOST_KERNEL_THREADS, num_rounds=None):
     """Params and callables for training ``loss`` on labels ``y`` / weights ``w``."""
     params = dict(params)
     n_classes = _n_classes(params)
-    loss = T.bind(loss, y, n_classes, w, num_rounds)
-    k = T.n_outputs(loss, n_classes)
+    loss = training.bind(loss, y, n_classes, w, num_rounds)
+    k = training.n_outputs(loss, n_classes)
     if k > 1 and n_classes is None:
         params.setdefault("num_target", k)
     if init_score and "base_score" not in params:
-        start = T.start(loss, y, w, n_classes)
+        start = training.start(loss, y, w, n_classes)
         params["base_score"] = start.tolist() if start.size > 1 else float(start[0])
     params.setdefault("disable_default_eval_metric", 1)
     device = _device_for(params)
@@ -270,7 +270,7 @@ def train(
     *,
     evals=(),
     init_score=True,
-    kernel_threads=T.XGBOOST_KERNEL_THREADS,
+    kernel_threads=training.XGBOOST_KERNEL_THREADS,
     features=None,
     **kwargs,
 ):
@@ -292,8 +292,8 @@ def train(
     """
     import xgboost
 
-    y = T.shape_labels(dtrain.get_label(), dtrain.num_row())
-    w = T.none_if_empty(dtrain.get_weight())
+    y = training.shape_labels(dtrain.get_label(), dtrain.num_row())
+    w = training.none_if_empty(dtrain.get_weight())
     params, kwargs, loss, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads, num_boost_round)
     renewal = None
     if loss.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
@@ -414,7 +414,7 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
 
     y = np.asarray(labels.compute())
     w = None if sample_weight is None else np.asarray(sample_weight.compute())
-    loss = T.get_loss(loss)
+    loss = training.get_loss(loss)
     if loss.renews_leaves:
         warnings.warn(
             "leaf renewal needs every row's leaf on one machine: with xgboost.dask the leaves keep "

@@ -1,4 +1,4 @@
-"""Plain NumPy reference implementations, written from ../shared/math.md as directly as
+"""Plain NumPy reference implementations, written from the losses' formulas as directly as
 possible (no stability tricks): valid for moderate inputs, slow, obviously right.
 
 Each returns (value, grad, exact_hess) per element (softmax: value per row)."""

@@ -46,7 +46,7 @@ def test_xgboost_dask_matches_single_machine(client, loss):
     # the start was computed over the whole data set (not 0, not one partition's)
     config = json.loads(out["booster"].save_config())["learner"]["learner_model_param"]["base_score"]
     saved = np.array([float(v) for v in config.strip("[]").split(",")])
-    np.testing.assert_allclose(saved, gx.T.start(loss, y, w), rtol=1e-6)
+    np.testing.assert_allclose(saved, gx.training.start(loss, y, w), rtol=1e-6)
     assert out["history"]["train"][f"{loss.name}-loss"][-1] < out["history"]["train"][f"{loss.name}-loss"][0]
 
 

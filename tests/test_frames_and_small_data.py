@@ -232,7 +232,7 @@ def test_native_train_on_tiny_data_saves_a_constant_model(loss, tmp_path):
         booster = gl.train(
             loss, {"verbosity": -1}, ds, 50, valid_sets=[ds, valid], callbacks=[lightgbm.record_evaluation(record)]
         )
-    start = np.atleast_1d(gb._training.start(gl.T.bind(loss, y), y, None))
+    start = np.atleast_1d(gb._training.start(gl.training.bind(loss, y), y, None))
     pred = booster.predict(X)
     np.testing.assert_allclose(pred.reshape(12, -1), np.broadcast_to(start, (12, start.size)), rtol=1e-9)
     np.testing.assert_array_equal(ds.get_label(), y.astype(np.float32))  # the Dataset is left as it was given
@@ -240,7 +240,7 @@ def test_native_train_on_tiny_data_saves_a_constant_model(loss, tmp_path):
     for name in ("training", "valid_1"):  # the metric at the constant, with the true labels
         (history,) = record[name].values()
         raw = np.broadcast_to(start, (12, start.size)).reshape(pred.shape)
-        assert history[-1] == pytest.approx(gl.T.bind(loss, y).mean(y, raw), rel=1e-6)
+        assert history[-1] == pytest.approx(gl.training.bind(loss, y).mean(y, raw), rel=1e-6)
     path = tmp_path / "m.txt"
     booster.save_model(path)
     np.testing.assert_allclose(lightgbm.Booster(model_file=path).predict(X), pred, rtol=1e-12)

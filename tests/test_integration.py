@@ -14,7 +14,7 @@ from packaging.version import Version
 import gbobjectives as gb
 import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
-from gbobjectives import _training as T
+from gbobjectives import _training as training
 
 XP = {"max_depth": 4, "eta": 0.3, "tree_method": "hist"}
 LP = {"num_leaves": 15, "learning_rate": 0.3, "verbose": -1, "min_data_in_leaf": 5, "num_threads": 2}
@@ -23,7 +23,7 @@ ROUNDS = 25
 
 def _data(n=500, seed=0):
     rng = np.random.default_rng(seed)
-    # continuous features, cast through float32: no tied split gains (frameworks.md)
+    # continuous features, cast through float32: no tied split gains, whose order the two libraries break differently
     X = rng.normal(size=(n, 6)).astype(np.float32).astype(np.float64)
     y = X[:, 0] * 2 + np.sin(X[:, 1] * 3) + rng.normal(0, 0.5, n)
     return X, y
@@ -64,7 +64,7 @@ def test_xgboost_parity(loss, native, kind, link, weighted):
     d = xgb.DMatrix(X, label=y, weight=w)
     extra = {"num_class": 4} if kind == "multi" else {}
     ours = gx.train(loss, XP | extra, d, ROUNDS)
-    start = T.start(loss, y, w, 4 if kind == "multi" else None)
+    start = training.start(loss, y, w, 4 if kind == "multi" else None)
     # the native starts where ours does: base_score is the same constant (binary: as a probability)
     base = {"base_score": float(1 / (1 + np.exp(-start[0])))} if kind == "binary" else {}
     if kind == "reg":
@@ -155,7 +155,7 @@ def _setup(name, params, problem):
 
 
 def _start_metric(loss, y, w, n_classes, n):
-    start = T.start(loss, y, w, n_classes)
+    start = training.start(loss, y, w, n_classes)
     raw = np.tile(start, (n, 1)) if start.size > 1 else np.full(n, start[0])
     return loss.mean(y, raw, w)
 
@@ -164,7 +164,7 @@ def _start_metric(loss, y, w, n_classes, n):
 def test_native_apis_train_every_loss(name, params, problem):
     loss, X, y, w, n_classes, lightgbm = _setup(name, params, problem)
     extra = {"num_class": K} if n_classes else {}
-    bound = T.bind(loss, y, n_classes, w)
+    bound = training.bind(loss, y, n_classes, w)
     trained = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -178,7 +178,7 @@ def test_native_apis_train_every_loss(name, params, problem):
             ds = lgb.Dataset(X, label=y, weight=w)
             lbooster = gl.train(loss, LP | extra, ds, 15, valid_sets=[ds], callbacks=[lgb.record_evaluation(lres)])
             trained.append((lres["training"], lbooster.predict(X), lbooster.predict(X, num_iteration=1)))
-    key = T.metric_name(bound)
+    key = training.metric_name(bound)
     outputs = n_classes or (K if problem == "reg_multi" else None)
     for hist, raw, first in trained:
         # an adaptive scale is frozen at the first evaluation (after one tree), so the metric
@@ -195,8 +195,8 @@ def test_native_apis_train_every_loss(name, params, problem):
 @pytest.mark.parametrize(("name", "params", "problem"), ALL_CASES)
 def test_sklearn_wrappers_train_every_loss(name, params, problem):
     loss, X, y, w, n_classes, lightgbm = _setup(name, params, problem)
-    bound = T.bind(loss, y, n_classes, w)
-    start = T.start(bound, y, w, n_classes)
+    bound = training.bind(loss, y, n_classes, w)
+    start = training.start(bound, y, w, n_classes)
     init = np.tile(start, (len(y), 1)) if start.size > 1 else np.full(len(y), start[0])
     fixed = bound.frozen(y, init, w)  # an adaptive scale fixed at the start: one loss to compare
     before = fixed.mean(y, init, w)
@@ -256,7 +256,7 @@ def test_saved_models_predict_identically(loss, kind, tmp_path):
     np.testing.assert_allclose(lgb.Booster(model_file=tmp_path / "m.txt").predict(X), ref, rtol=1e-12)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(bl)).predict(X), ref)
     # the start is in the model: with a ~0 learning rate the prediction is the optimal constant
-    start = T.start(loss, y, None, 4 if kind == "multi" else None)
+    start = training.start(loss, y, None, 4 if kind == "multi" else None)
     b0 = gl.train(loss, LP | extra | {"learning_rate": 1e-12}, lgb.Dataset(X, label=y), 2)
     np.testing.assert_allclose(b0.predict(X), np.broadcast_to(start, b0.predict(X).shape), rtol=1e-9, atol=1e-9)
     x0 = gx.train(loss, XP | extra | {"eta": 0.0}, xgb.DMatrix(X, label=y), 2).predict(
@@ -316,8 +316,8 @@ def test_metric_needs_counts_for_class_balanced():
 
 def test_old_flat_label_layout():
     y = np.arange(6.0)
-    np.testing.assert_array_equal(T.shape_labels(y, 3), y.reshape(3, 2))
-    assert T.shape_labels(y, 6).shape == (6,)
+    np.testing.assert_array_equal(training.shape_labels(y, 3), y.reshape(3, 2))
+    assert training.shape_labels(y, 6).shape == (6,)
 
 
 def test_device_choice_without_cuda(monkeypatch):

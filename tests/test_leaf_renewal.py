@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gbobjectives as gb
-from gbobjectives import _training as T
+from gbobjectives import _training as training
 from gbobjectives import lightgbm as gl
 
 LR = 0.1
@@ -36,7 +36,7 @@ def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha)
     booster = gl.train(loss, {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 4)
     k = loss.alphas.size
     leaves = booster.predict(X, pred_leaf=True)  # (n, iterations * k), tree t * k + j
-    start = np.atleast_1d(T.start(T.bind(loss, y, None, w), y, w))
+    start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
     margin = np.tile(start, (len(y), 1))
     for it in range(4):
         for j in range(k):
@@ -96,7 +96,7 @@ def test_tied_leaf_values_are_told_apart():
     renewed one by one (each to its own rows' quantile)."""
     leaf_values = np.array([0.5, -0.1, 0.5, 0.2])
     outputs = np.array([0.5, 0.2, -0.1, 0.5000000001])
-    np.testing.assert_array_equal(T.leaf_of_rows(leaf_values, outputs), [0, 3, 1, 0])  # equal values: one group
+    np.testing.assert_array_equal(training.leaf_of_rows(leaf_values, outputs), [0, 3, 1, 0])  # equal values: one group
     X, y, _ = data(2000, seed=3)
     booster = gl.train(
         gb.Quantile(0.9, hessian="constant", renew_leaves=True),
@@ -132,7 +132,7 @@ def test_xgboost_renewed_leaves_are_the_weighted_quantiles(hessian, alpha):
     d = xgb.DMatrix(X, y, weight=w)
     booster = gx.train(loss, {"learning_rate": LR, "max_depth": 3}, d, 4)
     k = loss.alphas.size
-    start = np.atleast_1d(T.start(T.bind(loss, y, None, w), y, w))
+    start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
     margin = np.tile(start, (len(y), 1))
     for it in range(4):
         one = booster[it : it + 1]
@@ -186,10 +186,12 @@ def test_leaves_are_renewed_one_by_one_even_with_equal_values():
     orig = np.array([0.3, 0.3, -0.2])
     leaf = np.array([0, 0, 0, 1, 1, 1, 2])
     residual = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0, -5.0])
-    new = T.renewed_leaf_values(loss, orig, leaf, residual, None, 0, 0.1)
+    new = training.renewed_leaf_values(loss, orig, leaf, residual, None, 0, 0.1)
     np.testing.assert_allclose(new, [0.2, 2.0, -0.5])
-    np.testing.assert_array_equal(T.same_value_leaves(orig), [0, 0, 2])
-    by_value = T.leaf_of_rows(orig, orig[leaf])
+    np.testing.assert_array_equal(training.same_value_leaves(orig), [0, 0, 2])
+    by_value = training.leaf_of_rows(orig, orig[leaf])
     np.testing.assert_array_equal(by_value, [0, 0, 0, 0, 0, 0, 2])
-    shared = T.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[T.same_value_leaves(orig)]
+    shared = training.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[
+        training.same_value_leaves(orig)
+    ]
     np.testing.assert_allclose(shared, [0.3, 0.3, -0.5])  # median of 1, 2, 3, 10, 20, 30 (inverted_cdf: 3)

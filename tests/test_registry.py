@@ -33,7 +33,7 @@ def test_aliases_and_class_balanced_base_by_name():
     assert isinstance(cb.base, gb.Focal) and cb.base.gamma == 2.0
 
 
-# which package modules each layer may import (design.md: imports point one way)
+# which package modules each layer may import (gbobjectives/__init__.py: imports point one way)
 LAYERS = {
     "kernels": set(),
     "losses": {"kernels"},

@@ -129,7 +129,7 @@ def test_a_callers_arrays_are_scanned_on_every_call(loss):
 
 
 def test_remembered_arrays_are_scanned_once_per_kind_of_check(monkeypatch):
-    from gbobjectives.losses import remember_checks
+    from gbobjectives.losses._validation import remember_checks
 
     counts = _count_scans(monkeypatch)
     y, w = Y.copy(), np.ones(4)
@@ -144,7 +144,7 @@ def test_remembered_arrays_are_scanned_once_per_kind_of_check(monkeypatch):
 
 
 def test_a_failed_check_is_not_remembered():
-    from gbobjectives.losses import remember_checks
+    from gbobjectives.losses._validation import remember_checks
 
     y = np.array([0.0, 2.0, 0.0, 1.0])
     remember_checks(y)

@@ -46,7 +46,7 @@ from .scalar import (
 
 ROW_BLOCK = 256  # softmax rows per block (scratch: the block's exps, k x 256, and 8 x 256)
 KIND = HMODE = -1  # placeholders: only the per-kind copies are compiled, each with its own
-FIXED_A = -1.0  # >= 0: the loss's first parameter (focal gamma) as a constant of the copy
+FIXED_PARAM = -1.0  # >= 0: the loss's first parameter (focal gamma) as a constant of the copy
 
 
 @njit(forceinline=True)
@@ -60,22 +60,22 @@ def _weight(w, cw, i, label):
 
 
 def _elementwise_grad_hess(params, y, z, w, cw, g, h):
-    a = params[0] if FIXED_A < 0.0 else FIXED_A
-    b = params[1]
-    c = params[2]
+    param = params[0] if FIXED_PARAM < 0.0 else FIXED_PARAM
+    q_scale = params[1]
+    q_eps = params[2]
     for i in prange(z.shape[0]):
         yi = np.float64(y[i])
-        gg, hh = elem_grad_hess(KIND, HMODE, yi, np.float64(z[i]), a, b, c)
+        gg, hh = elem_grad_hess(KIND, HMODE, yi, np.float64(z[i]), param, q_scale, q_eps)
         wi = _weight(w, cw, i, yi)
         g[i] = gg * wi
         h[i] = hh * wi
 
 
 def _elementwise_value(params, y, z, w, cw, out):
-    a = params[0] if FIXED_A < 0.0 else FIXED_A
+    param = params[0] if FIXED_PARAM < 0.0 else FIXED_PARAM
     for i in prange(z.shape[0]):
         yi = np.float64(y[i])
-        out[i] = elem_value(KIND, yi, np.float64(z[i]), a) * _weight(w, cw, i, yi)
+        out[i] = elem_value(KIND, yi, np.float64(z[i]), param) * _weight(w, cw, i, yi)
 
 
 @njit(forceinline=True)
@@ -124,7 +124,7 @@ def _softmax_scratch(k):
 
 
 def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
-    gamma = gamma if FIXED_A < 0.0 else FIXED_A
+    gamma = gamma if FIXED_PARAM < 0.0 else FIXED_PARAM
     n, k = z.shape
     for b in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):  # blocks of rows, in vectorised passes
         i0 = b * ROW_BLOCK
@@ -152,7 +152,7 @@ def _softmax_grad_hess(gamma, hmode, factor, y, z, w, cw, g, h):
 
 
 def _softmax_value(gamma, y, z, w, cw, out):
-    gamma = gamma if FIXED_A < 0.0 else FIXED_A
+    gamma = gamma if FIXED_PARAM < 0.0 else FIXED_PARAM
     n, k = z.shape
     for b in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):
         i0 = b * ROW_BLOCK
@@ -265,7 +265,7 @@ class kernel_threads:  # noqa: N801 (used like a function: ``with kernel_threads
 
 
 def loop(name, size, **constants):
-    """The loop ``name`` with ``constants`` (KIND, HMODE, FIXED_A) as compile-time globals,
+    """The loop ``name`` with ``constants`` (KIND, HMODE, FIXED_PARAM) as compile-time globals,
     parallel for ``size`` elements or more (see ``kernel_threads``), else its serial twin."""
     threads = getattr(_LOCAL, "threads", None)
     parallel = threads != 1 and size >= (AUTO_PARALLEL_MIN_ELEMENTS if threads == "auto" else PARALLEL_MIN_ELEMENTS)
@@ -284,8 +284,8 @@ def _none_if_empty(a):
 
 
 def _fixed_gamma(gamma):
-    """{"FIXED_A": gamma} for the gammas compiled as constants, else {}."""
-    return {"FIXED_A": float(gamma)} if float(gamma) in FIXED_GAMMAS else {}
+    """{"FIXED_PARAM": gamma} for the gammas compiled as constants, else {}."""
+    return {"FIXED_PARAM": float(gamma)} if float(gamma) in FIXED_GAMMAS else {}
 
 
 def _per_column(name, kind, params, y2, z2, w, cw, outs, **constants):

@@ -11,7 +11,7 @@ libm functions in their place); ``math.*`` elsewhere (``softmax_row_sums``, the 
 Every function is inlined into its caller (``forceinline``), so constant arguments (the loss
 kind, the curvature mode, a focal gamma of 0, 1 or 2) fold away and the CPU loops vectorise.
 
-Notation (../shared/math.md): ``z`` raw margin, ``y`` label, ``r = z - y``.
+Notation: ``z`` raw margin, ``y`` label, ``r = z - y``.
 Every ``*_grad_hess`` returns the derivative of the *unweighted* loss with respect to ``z``
 and the curvature chosen by ``hmode``; the loops multiply by sample and class weights.
 """
@@ -308,44 +308,47 @@ def row_class_weight(y, w, cw, i):
 
 # ---- dispatch for the element-wise loops ------------------------------------------------------
 @njit(forceinline=True)
-def elem_value(kind, y, z, a):
+def elem_value(kind, y, z, param):
+    """The loss of one element; ``param``: the loss's parameter for this column (delta, scale,
+    c, alpha or focal gamma)."""
     if kind == FOCAL:
-        return focal_value(y, z, a)
+        return focal_value(y, z, param)
     r = z - y
     if kind == HUBER:
-        return huber_value(r, a)
+        return huber_value(r, param)
     if kind == PSEUDO_HUBER:
-        return pseudo_huber_value(r, a)
+        return pseudo_huber_value(r, param)
     if kind == LOGCOSH:
-        return logcosh_value(r, a)
+        return logcosh_value(r, param)
     if kind == CAUCHY:
-        return cauchy_value(r, a)
+        return cauchy_value(r, param)
     if kind == TUKEY:
-        return tukey_value(r, a)
+        return tukey_value(r, param)
     if kind == WELSCH:
-        return welsch_value(r, a)
-    return quantile_value(r, a)
+        return welsch_value(r, param)
+    return quantile_value(r, param)
 
 
 @njit(forceinline=True)
-def elem_grad_hess(kind, hmode, y, z, a, b, c):
-    """(grad, hess) of one element; ``a``, ``b``, ``c``: the loss's per-column parameters."""
+def elem_grad_hess(kind, hmode, y, z, param, q_scale, q_eps):
+    """(grad, hess) of one element; ``param`` as in ``elem_value``; ``q_scale``, ``q_eps``:
+    quantile's residual scale and majorizer epsilon (the other losses ignore them)."""
     if kind == FOCAL:
-        return focal_grad_hess(y, z, a, hmode)
+        return focal_grad_hess(y, z, param, hmode)
     r = z - y
     if kind == HUBER:
-        return huber_grad_hess(r, a, hmode)
+        return huber_grad_hess(r, param, hmode)
     if kind == PSEUDO_HUBER:
-        return pseudo_huber_grad_hess(r, a, hmode)
+        return pseudo_huber_grad_hess(r, param, hmode)
     if kind == LOGCOSH:
-        return logcosh_grad_hess(r, a, hmode)
+        return logcosh_grad_hess(r, param, hmode)
     if kind == CAUCHY:
-        return cauchy_grad_hess(r, a, hmode)
+        return cauchy_grad_hess(r, param, hmode)
     if kind == TUKEY:
-        return tukey_grad_hess(r, a, hmode)
+        return tukey_grad_hess(r, param, hmode)
     if kind == WELSCH:
-        return welsch_grad_hess(r, a, hmode)
-    return quantile_grad_hess(r, a, b, c, hmode)
+        return welsch_grad_hess(r, param, hmode)
+    return quantile_grad_hess(r, param, q_scale, q_eps, hmode)
 
 
 # ---- softmax focal (cross-entropy when gamma == 0) ---------------------------------------------

@@ -1,8 +1,7 @@
-"""Loss objects (layer 3) and their registry."""
+"""Loss objects and their registry (layer 3; see ``gbobjectives/__init__.py``)."""
 
 from ..kernels.cpu import kernel_threads
-from ._validation import remember_checks
-from .base import Loss, grad_hess_in, takes_out
+from .base import Loss
 from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights, posterior_shift
 from .regression import Cauchy, Huber, LogCosh, PseudoHuber, Quantile, Tukey, Welsch, robust_scale
 
@@ -62,8 +61,5 @@ __all__ = [
     "effective_number_weights",
     "posterior_shift",
     "get_loss",
-    "grad_hess_in",
-    "takes_out",
     "kernel_threads",
-    "remember_checks",
 ]

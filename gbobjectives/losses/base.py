@@ -1,7 +1,7 @@
 """The loss interface and the plumbing every loss shares: validation, calls into the loops,
 weighted means, numeric optimal constants.
 
-Layer 3: imports the kernels, never the adapters.
+Layer 3 (see ``gbobjectives/__init__.py``): imports the kernels, never the adapters.
 """
 
 import functools
@@ -10,7 +10,7 @@ import inspect
 import numpy as np
 
 from ..kernels import cpu, scalar
-from . import _validation as v
+from . import _validation as validation
 
 EMPTY = np.empty(0)
 
@@ -106,7 +106,7 @@ class Loss:
         """Weighted mean loss: sum(w * loss) / sum(w), averaged over outputs."""
         val = self.value(y, raw, sample_weight)
         n = val.shape[0]
-        w_total = v.weight_sum(v.weights(sample_weight, n, v.is_device(val)), n)
+        w_total = validation.weight_sum(validation.weights(sample_weight, n, validation.is_device(val)), n)
         return total(val) / (w_total * (val.size // n))
 
     def scaled_to(self, y, sample_weight=None):
@@ -198,9 +198,9 @@ def _keywords(func):
 def _backend(raw, *arrays):
     """The loops' module for ``raw`` and ``arrays`` ready for it (on the GPU: moved to or viewed
     on the device, an absent weight as an empty array)."""
-    if not v.is_device(raw):
+    if not validation.is_device(raw):
         return cpu, np.empty, [_or_empty(a) for a in arrays]
-    cu = v.cuda_kernels()
+    cu = validation.cuda_kernels()
     return cu, cu.empty, [cu.as_device(_or_empty(a)) for a in arrays]
 
 
@@ -209,9 +209,9 @@ def _grad_hess_outputs(empty, raw, dtype, out):
     ``raw``'s memory order on the host (a Fortran-ordered multi-output score from LightGBM gets
     Fortran-ordered gradients, which it flattens without a copy), C order on the GPU; dtype
     ``raw``'s unless given."""
-    dtype = v.output_dtype(dtype, raw.dtype)
+    dtype = validation.output_dtype(dtype, raw.dtype)
     if out is not None:
-        return v.out_pair(out, raw, dtype)
+        return validation.out_pair(out, raw, dtype)
     if empty is np.empty:
         return np.empty_like(raw, dtype), np.empty_like(raw, dtype)
     return empty(raw.shape, dtype), empty(raw.shape, dtype)
@@ -220,12 +220,14 @@ def _grad_hess_outputs(empty, raw, dtype, out):
 def elementwise_grad_hess(kind, hmode, params, y2, raw, w, cw=EMPTY, dtype=None, out=None):
     mod, empty, (params, y2, w, cw) = _backend(raw, params, y2, w, cw)
     g, h = _grad_hess_outputs(empty, raw, dtype, out)
-    mod.elementwise_grad_hess(kind, hmode, params, y2, v.as_2d(raw), w, cw, v.as_2d(g), v.as_2d(h))
+    mod.elementwise_grad_hess(
+        kind, hmode, params, y2, validation.as_2d(raw), w, cw, validation.as_2d(g), validation.as_2d(h)
+    )
     return g, h
 
 
 def elementwise_value(kind, params, y2, raw, w, cw=EMPTY):
-    raw2 = v.as_2d(raw)
+    raw2 = validation.as_2d(raw)
     mod, empty, (params, y2, w, cw) = _backend(raw, params, y2, w, cw)
     out = empty(raw2.shape, np.float64)
     mod.elementwise_value(kind, params, y2, raw2, w, cw, out)
@@ -248,12 +250,12 @@ def softmax_value(gamma, y, raw, w, cw=EMPTY):
 
 def mean_abs_residual(y2, raw, w):
     mod, _, (y2, w) = _backend(raw, y2, w)
-    return mod.mean_abs_residual(y2, v.as_2d(raw), w)
+    return mod.mean_abs_residual(y2, validation.as_2d(raw), w)
 
 
 def total(a):
     """Sum of every entry, on the array's own device."""
-    return v.cuda_kernels().total(a) if v.is_device(a) else float(np.sum(a, dtype=np.float64))
+    return validation.cuda_kernels().total(a) if validation.is_device(a) else float(np.sum(a, dtype=np.float64))
 
 
 # ---- optimal constants -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ the label.
 import numpy as np
 
 from ..kernels import scalar
-from . import _validation as v
+from . import _validation as validation
 from .base import (
     EMPTY,
     HESSIAN_CODES,
@@ -91,16 +91,16 @@ class _Prepared:
     __slots__ = ("binary", "n_classes", "y", "raw", "w")
 
     def __init__(self, y, raw, sample_weight):
-        raw = v.raw_scores(raw)
+        raw = validation.raw_scores(raw)
         n = raw.shape[0]
         self.binary = raw.ndim == 1 or raw.shape[1] == 1
         if not self.binary and raw.shape[1] < 2:
             raise ValueError(f"softmax raw scores need k >= 2 columns, got shape {raw.shape}")
         self.n_classes = 2 if self.binary else raw.shape[1]
-        device = v.is_device(raw)
-        self.y = v.class_labels(y, n, self.n_classes, device)
+        device = validation.is_device(raw)
+        self.y = validation.class_labels(y, n, self.n_classes, device)
         self.raw = raw
-        self.w = v.weights(sample_weight, n, device)
+        self.w = validation.weights(sample_weight, n, device)
 
 
 class Focal(Loss):
@@ -125,11 +125,11 @@ class Focal(Loss):
     _param_names = ("gamma", "alpha", "hessian")
 
     def __init__(self, gamma=2.0, alpha=None, hessian=None):
-        self.gamma = v.non_negative("gamma", gamma)
+        self.gamma = validation.non_negative("gamma", gamma)
         if alpha is None or np.ndim(alpha) == 0:
-            self.alpha = None if alpha is None else v.open_unit("alpha", alpha)
+            self.alpha = None if alpha is None else validation.open_unit("alpha", alpha)
         else:
-            self.alpha = tuple(v.positive("alpha", a) for a in np.asarray(alpha, object).ravel())
+            self.alpha = tuple(validation.positive("alpha", a) for a in np.asarray(alpha, object).ravel())
         super().__init__(hessian)
 
     # ---- links ---------------------------------------------------------------------------
@@ -221,14 +221,14 @@ class Focal(Loss):
         hmode, factor = self._curvature(p.n_classes)
         if p.binary:
             params = np.array([[self.gamma, 0.0, 0.0]])
-            return elementwise_grad_hess(scalar.FOCAL, hmode, params, v.as_2d(p.y), p.raw, p.w, cw, dtype, out)
+            return elementwise_grad_hess(scalar.FOCAL, hmode, params, validation.as_2d(p.y), p.raw, p.w, cw, dtype, out)
         return softmax_grad_hess(self.gamma, hmode, factor, p.y, p.raw, p.w, cw, dtype, out)
 
     def _value(self, p, extra=None):
         cw = self._class_weights(p.n_classes, extra)
         if p.binary:
             params = np.array([[self.gamma, 0.0, 0.0]])
-            return elementwise_value(scalar.FOCAL, params, v.as_2d(p.y), p.raw, p.w, cw)
+            return elementwise_value(scalar.FOCAL, params, validation.as_2d(p.y), p.raw, p.w, cw)
         return softmax_value(self.gamma, p.y, p.raw, p.w, cw)
 
     def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
@@ -248,9 +248,9 @@ class Focal(Loss):
         k = 2 if n_classes is None else int(n_classes)
         if k < 2:
             raise ValueError(f"n_classes must be >= 2, got {n_classes!r}")
-        y = v.class_labels(y, n, k)
-        w = v.weights(sample_weight, n)
-        v.weight_sum(w, n)
+        y = validation.class_labels(y, n, k)
+        w = validation.weights(sample_weight, n)
+        validation.weight_sum(w, n)
         extra = None if extra_for is None else extra_for(y, k, w)
         cw = self._class_weights(k, extra)
         totals = _class_counts(y, w, k)
@@ -360,8 +360,8 @@ def _per_class(class_weight, k):
 
 
 def _class_counts(y, w, k):
-    w = None if w is None else v.to_host(w)
-    return np.bincount(v.to_host(y).astype(np.intp), weights=w, minlength=k)
+    w = None if w is None else validation.to_host(w)
+    return np.bincount(validation.to_host(y).astype(np.intp), weights=w, minlength=k)
 
 
 def effective_number_weights(counts, beta):
@@ -396,7 +396,7 @@ class ClassBalanced(Loss):
         if not isinstance(base, Focal):
             raise ValueError(f"base must be CrossEntropy() or Focal(...), got {base!r}")
         self.base = base
-        beta = v.non_negative("beta", beta)
+        beta = validation.non_negative("beta", beta)
         if beta >= 1.0:
             raise ValueError(f"beta must lie in [0, 1), got {beta!r}")
         self.beta = beta
@@ -424,8 +424,8 @@ class ClassBalanced(Loss):
         """A copy whose class counts come from the (training) labels ``y`` and weights."""
         k = 2 if n_classes is None else int(n_classes)
         n = np.shape(y)[0]
-        y = v.class_labels(np.asarray(y), n, k)
-        w = v.weights(sample_weight, n)
+        y = validation.class_labels(np.asarray(y), n, k)
+        w = validation.weights(sample_weight, n)
         return ClassBalanced(self.base, self.beta, _class_counts(y, w, k))
 
     def class_weights(self, y=None, n_classes=None, sample_weight=None):

@@ -9,7 +9,7 @@ table is in benchmarks/results/hessian_choice.md).
 import numpy as np
 
 from ..kernels import scalar
-from . import _validation as v
+from . import _validation as validation
 from .base import (
     HESSIAN_CODES,
     Loss,
@@ -32,10 +32,10 @@ class _Regression(Loss):
         raise NotImplementedError
 
     def _check(self, y, raw, sample_weight):
-        raw = v.raw_scores(raw)
+        raw = validation.raw_scores(raw)
         n = raw.shape[0]
-        device = v.is_device(raw)
-        y2 = v.as_2d(v.labels(y, n, device))
+        device = validation.is_device(raw)
+        y2 = validation.as_2d(validation.labels(y, n, device))
         k = 1 if raw.ndim == 1 else raw.shape[1]
         if y2.shape[1] not in (1, k):
             raise ValueError(f"labels y have {y2.shape[1]} columns, raw scores have {k}")
@@ -45,25 +45,25 @@ class _Regression(Loss):
                 f"{type(self).__name__} has {levels} level(s): raw scores need {levels} "
                 f"column(s), got shape {raw.shape}"
             )
-        return y2, raw, v.weights(sample_weight, n, device)
+        return y2, raw, validation.weights(sample_weight, n, device)
 
     def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
         y2, raw, w = self._check(y, raw, sample_weight)
-        params = self._params(v.as_2d(raw).shape[1], y2, raw, w)
+        params = self._params(validation.as_2d(raw).shape[1], y2, raw, w)
         return elementwise_grad_hess(self.kind, HESSIAN_CODES[self.hessian], params, y2, raw, w, dtype=dtype, out=out)
 
     def value(self, y, raw, sample_weight=None):
         y2, raw, w = self._check(y, raw, sample_weight)
-        return elementwise_value(self.kind, self._params(v.as_2d(raw).shape[1], y2, raw, w), y2, raw, w)
+        return elementwise_value(self.kind, self._params(validation.as_2d(raw).shape[1], y2, raw, w), y2, raw, w)
 
     def init_score(self, y, sample_weight=None):
         """Optimal constant raw score: a float, or one per output column."""
         y = np.asarray(y)
         n = y.shape[0] if y.ndim else 0
-        y = v.labels(y, n)
-        w = v.weights(sample_weight, n)
-        v.weight_sum(w, n)
-        y2 = v.as_2d(y)
+        y = validation.labels(y, n)
+        w = validation.weights(sample_weight, n)
+        validation.weight_sum(w, n)
+        y2 = validation.as_2d(y)
         k = self._levels() or y2.shape[1]
         if y2.shape[1] not in (1, k):
             raise ValueError(f"labels y have {y2.shape[1]} columns, the loss has {k} levels")
@@ -119,16 +119,16 @@ def robust_scale(y2, raw, w=None):
     0), ``1.2533 x`` their mean absolute deviation; where all are equal, ``1.2533 x`` their
     mean absolute value (a common shift is still fitted); where all are 0,
     ``1e-12 x (1 + max|y|)`` (nothing is left to fit: any positive scale gives zero gradients)."""
-    y2 = v.as_2d(np.asarray(v.to_host(y2), np.float64))
+    y2 = validation.as_2d(np.asarray(validation.to_host(y2), np.float64))
     n = y2.shape[0]
     step = max(1, -(-n // SCALE_ROWS))
-    w = None if w is None else v.to_host(w)
+    w = None if w is None else validation.to_host(w)
     w = None if w is None or np.size(w) == 0 else np.asarray(w, np.float64)[::step]
     y2 = y2[::step]
     if raw is None:
         raw2 = np.array([[_weighted_median(y2[:, j], w) for j in range(y2.shape[1])]])
     else:
-        raw2 = v.as_2d(np.asarray(v.to_host(raw), np.float64))[::step]
+        raw2 = validation.as_2d(np.asarray(validation.to_host(raw), np.float64))[::step]
     k = raw2.shape[1]
     out = np.empty(k)
     for j in range(k):
@@ -149,7 +149,7 @@ def _scale_arg(name, value):
         if value != ADAPTIVE:
             raise ValueError(f"{name} must be a positive number or {ADAPTIVE!r}, got {value!r}")
         return value
-    return v.positive(name, value)
+    return validation.positive(name, value)
 
 
 class _Scaled(_Regression):
@@ -170,7 +170,7 @@ class _Scaled(_Regression):
 
     def _set_scale(self, value, c):
         setattr(self, self._scale_name, _scale_arg(self._scale_name, value))
-        self.c = self.efficiency_c if c is None else v.positive("c", c)
+        self.c = self.efficiency_c if c is None else validation.positive("c", c)
 
     def loss_scale(self, y2, raw=None, w=None):
         """The scale the loops use, per output column: the fixed number, or ``c x
@@ -185,7 +185,7 @@ class _Scaled(_Regression):
         a loss with a fixed scale returns itself."""
         if not self.adaptive:
             return self
-        scale = self.loss_scale(v.as_2d(np.asarray(v.to_host(y))), raw, sample_weight)
+        scale = self.loss_scale(validation.as_2d(np.asarray(validation.to_host(y))), raw, sample_weight)
         return type(self)(**(self.parameters() | {self._scale_name: float(np.max(scale))}))
 
     def estimator_default(self, y, sample_weight=None):
@@ -205,7 +205,7 @@ class _Scaled(_Regression):
         if self.adaptive:
             return self
         y = np.asarray(y, np.float64).ravel()
-        w = v.weights(sample_weight, y.shape[0])
+        w = validation.weights(sample_weight, y.shape[0])
         center = _weighted_median(y, w)
         scale = DATA_SCALE_FACTOR * _weighted_median(np.abs(y - center), w)
         if not scale > 0:  # more than half the labels equal: fall back to the mean deviation
@@ -239,8 +239,8 @@ class Huber(_Scaled):
         super().__init__(hessian)
 
     def kink_distance(self, y, raw):
-        r = v.as_2d(np.asarray(raw, np.float64)) - v.as_2d(np.asarray(y, np.float64))
-        delta = self.loss_scale(v.as_2d(np.asarray(y, np.float64)), raw)
+        r = validation.as_2d(np.asarray(raw, np.float64)) - validation.as_2d(np.asarray(y, np.float64))
+        delta = self.loss_scale(validation.as_2d(np.asarray(y, np.float64)), raw)
         return np.abs(np.abs(r) - delta).reshape(np.shape(raw))
 
 
@@ -285,8 +285,8 @@ class LogCosh(_Scaled):
 
 class _Redescending(_Scaled):
     """A redescending M-estimator loss: the pull of a residual falls back towards 0 beyond the
-    scale, so gross label errors stop moving the fit (../shared/math.md, "Redescending losses
-    and robust scale"). Non-convex: the start is the weighted median of the labels."""
+    scale, so gross label errors stop moving the fit (Hampel et al., "Robust Statistics", 1986).
+    Non-convex: the start is the M-estimate iterated from the weighted median of the labels."""
 
     _scale_name = "scale"
     hessian_modes = ("majorizer", "exact", "constant")
@@ -459,20 +459,20 @@ class Quantile(_Regression):
             raise ValueError(f"renew_leaves must be True or False, got {renew_leaves!r}")
         self.renew_leaves = bool(renew_leaves)
         if np.ndim(alpha) == 0:
-            self.alpha = v.open_unit("alpha", alpha)
+            self.alpha = validation.open_unit("alpha", alpha)
         else:
-            levels = [v.open_unit("alpha", a) for a in np.asarray(alpha, dtype=object).ravel()]
+            levels = [validation.open_unit("alpha", a) for a in np.asarray(alpha, dtype=object).ravel()]
             if not levels:
                 raise ValueError("alpha must hold at least one level")
             self.alpha = tuple(levels)
         if scale is not None:
             scale = (
-                v.positive("scale", scale)
+                validation.positive("scale", scale)
                 if np.ndim(scale) == 0
-                else tuple(v.positive("scale", s) for s in np.asarray(scale, object).ravel())
+                else tuple(validation.positive("scale", s) for s in np.asarray(scale, object).ravel())
             )
         self.scale = scale
-        self.eps_rel = v.positive("eps_rel", eps_rel)
+        self.eps_rel = validation.positive("eps_rel", eps_rel)
         super().__init__(hessian)
 
     @property
@@ -534,5 +534,5 @@ class Quantile(_Regression):
         return float(np.quantile(ycol, params[0, 0], weights=w, method="inverted_cdf"))
 
     def kink_distance(self, y, raw):
-        r = v.as_2d(np.asarray(raw, np.float64)) - v.as_2d(np.asarray(y, np.float64))
+        r = validation.as_2d(np.asarray(raw, np.float64)) - validation.as_2d(np.asarray(y, np.float64))
         return np.abs(r).reshape(np.shape(raw))
