@@ -1,9 +1,19 @@
-"""What every benchmark script does with its result: write the markdown table (and a plot)
-under benchmarks/results/, smoke runs beside the real ones (``*_smoke.*``, git-ignored)."""
+"""What every benchmark script shares: its argument parser (``parser_for``), and what it does
+with its result (``save``: the markdown table, and a plot, under benchmarks/results/; smoke runs
+beside the real ones, ``*_smoke.*``, git-ignored)."""
 
+import argparse
 import pathlib
 
 RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def parser_for(doc, smoke_help="tiny sizes (CI)"):
+    """The argument parser every benchmark starts from: the first line of its docstring as the
+    description, and ``--smoke`` (the small run CI makes, written beside the real results)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help=smoke_help)
+    return parser
 
 
 def save(stem, smoke, title, text, plot=None):

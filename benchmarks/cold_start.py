@@ -8,16 +8,20 @@ empty run filled it. The first call uses 1,000 rows (the serial loop) and, separ
 (the parallel loop), as the adapters do. Run ``python -m benchmarks.cold_start`` (``--smoke``:
 two losses). The first row is the floor: Numba alone, a one-line cached ``@njit`` loop timed the
 same way. Writes benchmarks/results/cold_start.md.
+
+``--fits``: the first ``fit`` of each estimator at its defaults instead (scikit-learn's diabetes
+or breast_cancer), in a fresh process with an empty cache, then with the cache that fit left.
+"import" there includes scikit-learn, XGBoost and LightGBM. Writes
+benchmarks/results/cold_start_fits.md.
 """
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
-from ._report import save
+from ._report import parser_for, save
 
 # Each child times its setup as "import", then the same two calls of ``call()``.
 _TIMED = r"""
@@ -78,6 +82,22 @@ call = lambda: floor_mod.twice(a, out)
     + _TIMED
 )
 
+FIT_CHILD = (
+    r"""
+import json, sys, time
+t0 = time.perf_counter()
+import lightgbm, numpy as np, sklearn, xgboost
+from sklearn.datasets import load_breast_cancer, load_diabetes
+import gbobjectives as gb
+t_import = time.perf_counter() - t0
+estimator, backend = sys.argv[1], sys.argv[2]
+X, y = load_breast_cancer(return_X_y=True) if estimator == "GBClassifier" else load_diabetes(return_X_y=True)
+call = lambda: getattr(gb, estimator)(backend=backend).fit(X, y)
+"""
+    + _TIMED
+)
+ESTIMATORS = ["GBRegressor", "GBClassifier", "GBQuantileRegressor"]
+
 LOSSES = [
     (FLOOR, "floor"),
     ("gb.Huber(1.0)", "reg"),
@@ -105,6 +125,41 @@ def child(loss, kind, n, cache):
     if out.returncode:
         raise RuntimeError(f"the child for {loss} (n={n}) failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fit_child(estimator, backend, cache):
+    out = subprocess.run(
+        [sys.executable, "-c", FIT_CHILD, estimator, backend],
+        env=dict(os.environ, NUMBA_CACHE_DIR=cache),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        raise RuntimeError(f"the child for {estimator} ({backend}) failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_fits(estimators, backends):
+    lines = [
+        "Fresh process per cell; the estimator at its defaults on scikit-learn's diabetes (breast_cancer "
+        "for GBClassifier). Command: `python -m benchmarks.cold_start --fits`.",
+        "",
+        "| estimator | backend | import (s) | first fit, empty cache (s) | first fit, warm cache (s) "
+        "| second fit (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for estimator in estimators:
+        for backend in backends:
+            with tempfile.TemporaryDirectory() as cache:
+                empty = fit_child(estimator, backend, cache)
+                warm = fit_child(estimator, backend, cache)
+            lines.append(
+                f"| {estimator} | {backend} | {warm['import']:.2f} | {empty['first']:.2f} | {warm['first']:.2f} "
+                f"| {warm['second']:.2f} |"
+            )
+            print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
 
 
 def run(losses, sizes):
@@ -141,9 +196,15 @@ def table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="two losses, small inputs only (CI)")
+    parser = parser_for(__doc__, "two losses, small inputs only (CI)")
+    parser.add_argument("--fits", action="store_true", help="the first fit of each estimator instead")
     args = parser.parse_args(argv)
+    if args.fits:
+        estimators, backends = (ESTIMATORS[:1], ["xgboost"]) if args.smoke else (ESTIMATORS, ["xgboost", "lightgbm"])
+        text = run_fits(estimators, backends)
+        print(text)
+        save("cold_start_fits", args.smoke, "Cold start: the first fit of each estimator", text)
+        return
     losses, sizes = (LOSSES[:2] + LOSSES[5:7], [1000]) if args.smoke else (LOSSES, [1000, 200_000])
     text = table(run(losses, sizes))
     print(text)

@@ -15,7 +15,6 @@ interface. Run ``python -m benchmarks.end_to_end`` (1M x 20, 100 rounds;
 for tiny sizes). Writes benchmarks/results/end_to_end.md and .png.
 """
 
-import argparse
 import os
 import platform
 import time
@@ -26,7 +25,7 @@ import gbobjectives as gb
 import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
 
-from ._report import pyplot, save
+from ._report import parser_for, pyplot, save
 
 K = 4  # classes of the multiclass pair
 
@@ -229,8 +228,7 @@ def plot(rows, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = parser_for(__doc__, "tiny sizes (CI)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--pairs", type=int, default=3)

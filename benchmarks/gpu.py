@@ -9,7 +9,6 @@ Runs alternate within one process; each figure is the median of ``--repeats`` ru
 Writes benchmarks/results/gpu.md.
 """
 
-import argparse
 import pathlib
 import statistics
 import time
@@ -20,6 +19,8 @@ import xgboost as xgb
 import gbobjectives as gb
 import gbobjectives.xgboost as gx
 from gbobjectives import _training
+
+from ._report import parser_for
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 
@@ -59,8 +60,7 @@ def _features(X, on_gpu):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--smoke", action="store_true")
+    ap = parser_for(__doc__)
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)

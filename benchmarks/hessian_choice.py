@@ -8,7 +8,6 @@ mode reached. Run: ``python -m benchmarks.hessian_choice`` (``--smoke`` for a ti
 Writes benchmarks/results/hessian_choice.md.
 """
 
-import argparse
 import pathlib
 import time
 
@@ -19,6 +18,8 @@ from sklearn.model_selection import train_test_split
 import gbobjectives as gb
 import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
+
+from ._report import parser_for
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 
@@ -156,8 +157,7 @@ def study(data, seeds, rounds):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes, 1 seed (CI)")
+    ap = parser_for(__doc__, "tiny sizes, 1 seed (CI)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=300)
     args = ap.parse_args(argv)

@@ -12,14 +12,13 @@ Run ``python -m benchmarks.kernel_threads`` (``--smoke``: tiny sizes). Writes
 benchmarks/results/kernel_threads.md.
 """
 
-import argparse
 import os
 import platform
 import sys
 
 import numpy as np
 
-from ._report import save
+from ._report import parser_for, save
 from .end_to_end import PAIRS, data, lgb_runner, seconds, xgb_runner
 
 SHOWN = ("Huber(1e9)", "CrossEntropy", "softmax")  # pairs measured (by name prefix)
@@ -75,8 +74,7 @@ def table(rows, n, d, rounds, pairs, threads, command="python -m benchmarks.kern
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = parser_for(__doc__, "tiny sizes (CI)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--pairs", type=int, default=3)

@@ -12,7 +12,6 @@ Times are the median of ``--repeat`` calls after a warm-up (compilation excluded
 Writes benchmarks/results/kernels.md and kernels.png.
 """
 
-import argparse
 import os
 import platform
 import time
@@ -23,7 +22,7 @@ from numba import njit, prange
 
 import gbobjectives as gb
 
-from ._report import pyplot, save
+from ._report import parser_for, pyplot, save
 
 K = 10
 
@@ -226,8 +225,7 @@ def plot(rows, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = parser_for(__doc__, "tiny sizes (CI)")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
     sizes, repeat = ([10_000, 200_000], 2) if args.smoke else ([100_000, 1_000_000, 10_000_000], args.repeat)

@@ -9,12 +9,11 @@ round on: it should allocate (next to) nothing. Run ``python -m benchmarks.memor
 benchmarks/results/memory.md.
 """
 
-import argparse
 import tracemalloc
 
 import numpy as np
 
-from ._report import save
+from ._report import parser_for, save
 from .kernels import CASES, K, make
 
 
@@ -69,8 +68,7 @@ def table(rows, n):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="small n (CI)")
+    parser = parser_for(__doc__, "small n (CI)")
     args = parser.parse_args(argv)
     n = 20_000 if args.smoke else 1_000_000
     text = table(run(n), n)

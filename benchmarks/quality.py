@@ -27,7 +27,6 @@ Run ``python -m benchmarks.quality`` (all studies; ``--study binary`` for one; `
 tiny sizes). Writes benchmarks/results/quality_<study>.md. Needs the ``examples`` extra.
 """
 
-import argparse
 import time
 import warnings
 
@@ -39,7 +38,7 @@ from sklearn.utils import compute_sample_weight
 import gbobjectives as gb
 
 from . import data, hessian_choice
-from ._report import save
+from ._report import parser_for, save
 
 THREADS = 2
 # LightGBM >= 4.6 renamed fit's eval_set (eval_X / eval_y); the old name works on every version
@@ -604,8 +603,7 @@ STUDIES = {"robust": robust, "intervals": intervals, "binary": binary, "multicla
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one seed (CI)")
+    parser = parser_for(__doc__, "tiny sizes, one seed (CI)")
     parser.add_argument("--study", nargs="*", choices=sorted(STUDIES), default=list(STUDIES))
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args(argv)

@@ -26,7 +26,7 @@ import numpy as np
 
 import gbobjectives as gb
 
-from ._report import save
+from ._report import parser_for, save
 
 LOSSES = {  # name: (label kind, loss, extra booster params)
     "Huber(1e9)": ("reg", gb.Huber(1e9), {}),
@@ -135,8 +135,7 @@ def table(rows, n, rounds, pairs, threads, command="python -m benchmarks.reused_
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = parser_for(__doc__, "tiny sizes (CI)")
     parser.add_argument("--child", nargs=3, metavar=("LIB", "LOSS", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=20)

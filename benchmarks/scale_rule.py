@@ -1,9 +1,9 @@
 """Which scale, read once off the training labels, should a robust loss get?
 
 A fixed ``delta=1`` means nothing for a target in dollars or minutes. Candidates, each computed
-from the training labels at fit (weighted where weights are given). (The estimators now give a
-loss named by name the adaptive scale, ``c x 1.4826 x MAD`` of the current residuals every round,
-compared with the ``1.35 MAD`` rule below in ``benchmarks/quality.py --study robust``.)
+from the training labels at fit (weighted where weights are given). (A loss given by name to the
+estimators trains the adaptive scale instead, ``c x 1.4826 x MAD`` of the current residuals every
+round; ``benchmarks/quality.py --study robust`` compares it with the ``1.35 MAD`` rule below.)
 
 - ``1.0``: the fixed default of the loss classes (and of most peer packages);
 - ``1.35 MAD``: 1.35 x the median absolute deviation of y from its median (Huber's tuning
@@ -19,8 +19,6 @@ spread over seeds. Run ``python -m benchmarks.scale_rule`` (``--smoke`` for a ti
 Writes benchmarks/results/scale_rule.md.
 """
 
-import argparse
-
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -29,7 +27,7 @@ import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
 
 from . import data
-from ._report import save
+from ._report import parser_for, save
 
 LOSSES = {"Huber": gb.Huber, "PseudoHuber": gb.PseudoHuber, "LogCosh": gb.LogCosh}
 
@@ -126,8 +124,7 @@ def table(rows, n, rounds, seeds):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = parser_for(__doc__, "tiny sizes (CI)")
     args = parser.parse_args(argv)
     text = table(*run(args.smoke))
     print(text)

@@ -15,7 +15,6 @@ Run ``python -m benchmarks.time_to_quality`` (``--smoke``: tiny sizes). Writes
 benchmarks/results/time_to_quality.md. Needs the ``examples`` extra.
 """
 
-import argparse
 import time
 
 import numpy as np
@@ -25,7 +24,7 @@ from gbobjectives import lightgbm as gl
 from gbobjectives import xgboost as gx
 
 from . import data
-from ._report import save
+from ._report import parser_for, save
 
 LEVELS = (0.05, 0.5, 0.95)
 
@@ -184,8 +183,7 @@ def table(rows, rounds, n):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser = parser_for(__doc__, "tiny sizes (CI)")
     parser.add_argument("--seeds", type=int, default=2)
     args = parser.parse_args(argv)
     t0 = time.perf_counter()

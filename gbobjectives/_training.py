@@ -135,7 +135,7 @@ class AdapterCallable:
     the per-data cache stays behind, e.g. when xgboost.dask ships the objective to a worker)."""
 
     _bind = False
-    _state = ("loss", "kernel_threads")
+    _state: tuple[str, ...] = ("loss", "kernel_threads")
 
     def __init__(self, loss, kernel_threads):
         self.loss = get_loss(loss)

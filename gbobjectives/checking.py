@@ -4,8 +4,10 @@ Layer 4 (it only calls ``value`` and ``grad_hess``; it works for user-written lo
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass
@@ -44,7 +46,17 @@ def _central4(f, x, step):
     return (-f(x + 2 * step) + 8 * f(x + step) - 8 * f(x - step) + f(x - 2 * step)) / (12 * step)
 
 
-def check_gradients(loss, y, raw, sample_weight=None, *, step=1e-4, kink_steps=4.0, exact=True, floor=1e-6):
+def check_gradients(
+    loss: Any,
+    y: ArrayLike,
+    raw: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    *,
+    step: float = 1e-4,
+    kink_steps: float = 4.0,
+    exact: bool = True,
+    floor: float = 1e-6,
+) -> "GradientCheck":
     """Compare ``loss.grad_hess`` with 4th-order central finite differences.
 
     The gradient is checked against differences of ``loss.value`` and the Hessian (diagonal)

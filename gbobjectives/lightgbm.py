@@ -18,9 +18,18 @@ Fortran-ordered for multi-output; both are used as they are, and the gradients g
 LightGBM stores them (float32, in the scores' order), so it takes them without a copy.
 """
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _training as training
+from .losses import Loss
+
+if TYPE_CHECKING:
+    import lightgbm
+
+Threads = int | str | None  # see gbobjectives.kernel_threads
 
 
 class _DatasetAware(training.AdapterCallable):
@@ -37,7 +46,7 @@ class Objective(_DatasetAware):
     ``renewal``: set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)."""
 
     _bind = True
-    renewal = None
+    renewal: "LeafRenewal | None" = None
 
     def __call__(self, preds, train_data):
         d = self._cache.get(preds, train_data)
@@ -52,7 +61,7 @@ class Objective(_DatasetAware):
 class Metric(_DatasetAware):
     """``feval(preds, eval_data) -> (name, weighted mean loss, is_higher_better=False)``."""
 
-    renewal = None
+    renewal: "LeafRenewal | None" = None
 
     def __init__(self, loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
         super().__init__(training.check_metric_loss(loss), kernel_threads)
@@ -191,11 +200,11 @@ class LeafRenewal:
         return [before, after]
 
 
-def objective(loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
+def objective(loss: Loss | str, kernel_threads: Threads = training.LIGHTGBM_KERNEL_THREADS) -> Objective:
     return Objective(loss, kernel_threads)
 
 
-def metric(loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
+def metric(loss: Loss | str, kernel_threads: Threads = training.LIGHTGBM_KERNEL_THREADS) -> Metric:
     return Metric(loss, kernel_threads)
 
 
@@ -221,16 +230,16 @@ def fold_init_score(booster, start):
 
 
 def train(
-    loss,
-    params,
-    train_set,
-    num_boost_round=100,
+    loss: Loss | str,
+    params: Mapping[str, Any],
+    train_set: "lightgbm.Dataset",
+    num_boost_round: int = 100,
     *,
-    valid_sets=None,
-    init_score=True,
-    kernel_threads=training.LIGHTGBM_KERNEL_THREADS,
-    **kwargs,
-):
+    valid_sets: Any = None,
+    init_score: bool = True,
+    kernel_threads: Threads = training.LIGHTGBM_KERNEL_THREADS,
+    **kwargs: Any,
+) -> "lightgbm.Booster":
     """``lightgbm.train`` with this loss: objective, metric and start set up.
 
     Sets ``num_class`` for multi-quantile, ``metric="None"`` (the default metric would read raw
@@ -244,26 +253,26 @@ def train(
     params = dict(params)
     y = np.asarray(train_set.get_label())
     w = _weight(train_set)
-    n_classes = int(params.get("num_class", 1) or 1)
-    n_classes = n_classes if n_classes > 1 else None
-    loss = training.bind(loss, y, n_classes, w, num_boost_round)
+    num_class = int(params.get("num_class", 1) or 1)
+    n_classes = num_class if num_class > 1 else None
+    loss = bound = training.bind(loss, y, n_classes, w, num_boost_round)
     k = training.n_outputs(loss, n_classes)
     if k > 1:
         params["num_class"] = k
     params["objective"] = obj = Objective(loss, kernel_threads)
     params.setdefault("metric", "None")
-    if loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
-        params["min_sum_hessian_in_leaf"] = loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
+    if bound.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
+        params["min_sum_hessian_in_leaf"] = bound.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
     kwargs.setdefault("feval", Metric(loss, kernel_threads))
     start = training.start(loss, y, w, n_classes) if init_score else None
     if start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
             _set_start(ds, start, k)
-    if loss.renews_leaves:
-        obj.renewal = LeafRenewal(loss, train_set, k, _learning_rate(params))
+    if bound.renews_leaves:
+        renewal = obj.renewal = LeafRenewal(bound, train_set, k, _learning_rate(params))
         if isinstance(kwargs["feval"], Metric):
-            kwargs["feval"].renewal = obj.renewal
-        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *obj.renewal.callbacks()]
+            kwargs["feval"].renewal = renewal
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *renewal.callbacks()]
     if _no_feature_can_split(train_set, params):
         import warnings
 
@@ -319,5 +328,5 @@ def _skip_objective_reset(env):
     env.model._Booster__set_objective_to_none = True
 
 
-_skip_objective_reset.before_iteration = True
-_skip_objective_reset.order = 0
+_skip_objective_reset.before_iteration = True  # type: ignore[attr-defined]
+_skip_objective_reset.order = 0  # type: ignore[attr-defined]

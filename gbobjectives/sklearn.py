@@ -36,8 +36,11 @@ Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss
 import numbers
 import os
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils.class_weight import compute_class_weight
@@ -352,12 +355,19 @@ class GBRegressor(RegressorMixin, _GBBase):
                 failed[check] = _FLOAT32_WEIGHTS
         return failed
 
-    def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
+    def fit(
+        self,
+        X: Any,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
+        sample_weight_eval_set: Sequence[ArrayLike | None] | None = None,
+    ) -> "GBRegressor":
         X, y, w = self._validate_Xy(X, y, sample_weight, y_numeric=True)
         y = np.asarray(y, np.float64)
         return self._fit(X, y, w, eval_set, sample_weight_eval_set, self._loss(y, w))
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         raw = self._raw(X)  # checks fitted first
         return self.loss_.inverse_link(raw)
 
@@ -444,7 +454,14 @@ class GBQuantileRegressor(GBRegressor):
         ):
             raise ValueError(f"cv must be an integer >= 2 or a cross-validation splitter, got {self.cv!r}")
 
-    def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
+    def fit(
+        self,
+        X: Any,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
+        sample_weight_eval_set: Sequence[ArrayLike | None] | None = None,
+    ) -> "GBQuantileRegressor":
         self._check_conformal()
         self.conformal_offset_ = None
         if self.conformal is None:
@@ -494,7 +511,7 @@ class GBQuantileRegressor(GBRegressor):
         check_is_fitted(self, "booster_")
         return np.asarray(self.loss_.alphas)
 
-    def predict(self, X, sort=True):
+    def predict(self, X: Any, sort: bool = True) -> np.ndarray:
         """Quantiles in target units: (n,) for one level, else (n, k) in the order of the sorted
         levels. ``sort=False`` returns the booster's own outputs, which may cross (to see how
         often they do); the default sorts each row so they never cross."""
@@ -505,7 +522,7 @@ class GBQuantileRegressor(GBRegressor):
         q = self.predict(X)
         return q.reshape(q.shape[0], -1)
 
-    def predict_interval(self, X):
+    def predict_interval(self, X: Any) -> np.ndarray:
         """(n, 2): the quantiles at the lowest and the highest level (e.g. a 90% interval for
         levels 0.05 and 0.95), widened (or narrowed) by ``conformal_offset_`` when the model
         is conformalized (see the class docstring for what that guarantees)."""
@@ -601,7 +618,14 @@ class GBClassifier(ClassifierMixin, _GBBase):
         self.class_weight = class_weight
         self._set_common(locals())
 
-    def fit(self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None):
+    def fit(
+        self,
+        X: Any,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
+        sample_weight_eval_set: Sequence[ArrayLike | None] | None = None,
+    ) -> "GBClassifier":
         X, y, w = self._validate_Xy(X, y, sample_weight)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
@@ -640,10 +664,10 @@ class GBClassifier(ClassifierMixin, _GBBase):
             raise ValueError(f"eval_set has labels not seen in fit: {np.unique(y[unseen])[:5].tolist()}")
         return idx.astype(np.float64)
 
-    def decision_function(self, X):
+    def decision_function(self, X: Any) -> np.ndarray:
         return self._raw(X)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class posteriors, (n, n_classes): ``loss_.posterior(decision_function(X),
         class_weight, shift=posterior_shift_)``. The ``class_weight`` the model was trained
         with is undone as a prior shift (``sample_weight`` is taken as the population the user
@@ -656,7 +680,7 @@ class GBClassifier(ClassifierMixin, _GBBase):
         p = self.loss_.posterior(raw, self.__dict__.get("_class_weight"), self.posterior_shift_)
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """The class of the largest margin. Without class weights that is the argmax of
         ``predict_proba`` (the posterior transform is monotone); with them (``alpha``,
         class-balanced, ``class_weight``) it is the decision the weighted model was trained

@@ -14,9 +14,18 @@ multi-output, saved in the model) to ``loss.init_score``. Labels and weights are
 cached once per DMatrix, not re-read every round.
 """
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _training as training
+from .losses import Loss
+
+if TYPE_CHECKING:
+    import xgboost
+
+Threads = int | str | None  # see gbobjectives.kernel_threads
 
 
 def _cuda():
@@ -69,7 +78,7 @@ class Objective(_DeviceAware):
     """
 
     _bind = True
-    renewal = None  # set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)
+    renewal: "LeafRenewal | None" = None  # set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)
 
     def __call__(self, predt, dtrain):
         d = self._inputs(predt, dtrain)
@@ -82,7 +91,7 @@ class Objective(_DeviceAware):
 class Metric(_DeviceAware):
     """``custom_metric(predt, dmatrix) -> (name, weighted mean loss)``; lower is better."""
 
-    renewal = None
+    renewal: "LeafRenewal | None" = None
 
     def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
         super().__init__(training.check_metric_loss(loss), device, kernel_threads)
@@ -215,11 +224,13 @@ class LeafRenewal:
         return _Renew()
 
 
-def objective(loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
+def objective(
+    loss: Loss | str, device: str = "cpu", kernel_threads: Threads = training.XGBOOST_KERNEL_THREADS
+) -> Objective:
     return Objective(loss, device, kernel_threads)
 
 
-def metric(loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
+def metric(loss: Loss | str, device: str = "cpu", kernel_threads: Threads = training.XGBOOST_KERNEL_THREADS) -> Metric:
     return Metric(loss, device, kernel_threads)
 
 
@@ -263,17 +274,17 @@ def _learning_rate(params):
 
 
 def train(
-    loss,
-    params,
-    dtrain,
-    num_boost_round=10,
+    loss: Loss | str,
+    params: Mapping[str, Any],
+    dtrain: "xgboost.DMatrix",
+    num_boost_round: int = 10,
     *,
-    evals=(),
-    init_score=True,
-    kernel_threads=training.XGBOOST_KERNEL_THREADS,
-    features=None,
-    **kwargs,
-):
+    evals: Sequence[tuple["xgboost.DMatrix", str]] = (),
+    init_score: bool = True,
+    kernel_threads: Threads = training.XGBOOST_KERNEL_THREADS,
+    features: Any = None,
+    **kwargs: Any,
+) -> "xgboost.Booster":
     """``xgboost.train`` with this loss: objective, metric and start set up.
 
     Sets ``base_score`` to ``loss.init_score`` on the training labels/weights (unless
@@ -294,10 +305,10 @@ def train(
 
     y = training.shape_labels(dtrain.get_label(), dtrain.num_row())
     w = training.none_if_empty(dtrain.get_weight())
-    params, kwargs, loss, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads, num_boost_round)
-    renewal = None
-    if loss.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
-        renewal = kwargs["obj"].renewal = LeafRenewal(loss, dtrain, k, _learning_rate(params))
+    params, kwargs, bound, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads, num_boost_round)
+    renewal: LeafRenewal | None = None
+    if bound.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
+        renewal = kwargs["obj"].renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
         if isinstance(kwargs["custom_metric"], Metric):
             kwargs["custom_metric"].renewal = renewal
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
@@ -326,21 +337,21 @@ def device_features(X, params):
 
 
 def train_resident(
-    params,
-    dtrain,
-    num_boost_round,
-    features,
+    params: Mapping[str, Any],
+    dtrain: "xgboost.DMatrix",
+    num_boost_round: int,
+    features: Any,
     *,
-    evals=(),
-    obj,
-    maximize=None,
-    early_stopping_rounds=None,
-    evals_result=None,
-    verbose_eval=True,
-    xgb_model=None,
-    callbacks=None,
-    custom_metric=None,
-):
+    evals: Sequence[tuple["xgboost.DMatrix", str]] = (),
+    obj: Any,
+    maximize: bool | None = None,
+    early_stopping_rounds: int | None = None,
+    evals_result: dict | None = None,
+    verbose_eval: bool | int = True,
+    xgb_model: Any = None,
+    callbacks: Sequence[Any] | None = None,
+    custom_metric: Any = None,
+) -> "xgboost.Booster":
     """``xgboost.train``'s loop (the same callbacks, evaluation, early stopping and result)
     with the training margins kept beside ``features`` instead of read from XGBoost each round.
 
@@ -370,7 +381,9 @@ def train_resident(
     if early_stopping_rounds:
         callbacks.append(EarlyStopping(rounds=early_stopping_rounds, maximize=maximize))
     container = CallbackContainer(callbacks, metric=custom_metric, output_margin=True)
-    bst = container.before_training(xgboost.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model))
+    bst = container.before_training(
+        xgboost.Booster(dict(params), [dtrain] + [d for d, _ in evals], model_file=xgb_model)
+    )
     margin = bst.predict(dtrain, output_margin=True, training=True)
     if _on_device(features):
         import cupy

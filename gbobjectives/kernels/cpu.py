@@ -206,8 +206,8 @@ _SOURCES = {
 }
 
 # compiled loops, created on first use: {(name, constants...): dispatcher}
-PARALLEL = {}
-SERIAL = {}
+PARALLEL: dict = {}
+SERIAL: dict = {}
 
 
 def _copy(func, name, parallel, constants):

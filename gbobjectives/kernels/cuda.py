@@ -33,7 +33,7 @@ def _twins(module, wrap):
     return types.SimpleNamespace(**env)
 
 
-_math = _twins(scalar, (lambda f: f) if config.ENABLE_CUDASIM else cuda.jit(device=True))
+_math = _twins(scalar, (lambda f: f) if config.ENABLE_CUDASIM else cuda.jit(device=True))  # type: ignore[attr-defined]
 elem_grad_hess = _math.elem_grad_hess
 elem_value = _math.elem_value
 softmax_row_sums = _math.softmax_row_sums
@@ -170,7 +170,7 @@ def as_device(a):
     return cuda.to_device(np.ascontiguousarray(a))
 
 
-_SMALL = {}
+_SMALL: dict = {}
 
 
 def _small_to_device(a):

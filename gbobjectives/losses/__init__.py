@@ -1,5 +1,7 @@
 """Loss objects and their registry (layer 3; see ``gbobjectives/__init__.py``)."""
 
+from typing import Any
+
 from ..kernels.cpu import kernel_threads
 from .base import Loss
 from .classification import ClassBalanced, CrossEntropy, Focal, effective_number_weights, posterior_shift
@@ -23,7 +25,7 @@ _ALIASES = {
 }
 
 
-def get_loss(name, **params):
+def get_loss(name: "str | Loss", **params: Any) -> Loss:
     """The loss registered under ``name`` (see ``LOSSES``), built with ``params``.
 
     A ``Loss`` instance is returned unchanged (then no params are allowed). For

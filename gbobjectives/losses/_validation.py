@@ -85,7 +85,7 @@ def _device_checked(a, mode, k, host_check):
 # Dataset's labels and weights, read once per data set and passed again every round. Their
 # values are scanned on the first round only (a class-label scan of 1M rows costs about 0.8 ms,
 # a sixth of a binary cross-entropy call). {id(array): (weak reference, checks passed)}
-_REMEMBERED = {}
+_REMEMBERED: dict = {}
 
 
 def remember_checks(*arrays):

@@ -8,6 +8,7 @@ import functools
 import inspect
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ..kernels import cpu, scalar
 from . import _validation as validation
@@ -48,23 +49,23 @@ class Loss:
     curvature that boosts well (see each class and benchmarks/hessian_choice.py).
     """
 
-    name = None  # registry name
-    link = "identity"
+    name: str | None = None  # registry name
+    link: str = "identity"
     # adapters: after each tree, set every leaf to ``leaf_value`` of the residuals of its training
     # rows (times the learning rate), as LightGBM's / XGBoost's own quantile objectives do
-    renews_leaves = False
+    renews_leaves: bool = False
     # the loss adapts a parameter to the current residuals at every call (an adaptive scale):
     # distributed training fixes it from all the data each round (``gbobjectives.xgboost.dask_train``)
-    adaptive = False
+    adaptive: bool = False
     # the curvature is a row weight of at most 1 (an IRLS weight) that vanishes for outliers:
     # a leaf's curvature sum counts its effective rows. LightGBM's default floor on it
     # (min_sum_hessian_in_leaf = 1e-3) lets a leaf of outliers alone take the Newton step that
     # fits them; the LightGBM adapter sets the floor to this many mean-weight rows unless the
     # user sets it (XGBoost's min_child_weight = 1 is that floor already). None: no floor set.
-    min_leaf_rows = None
-    hessian_modes = ()
-    default_hessian = None
-    _param_names = ("hessian",)
+    min_leaf_rows: float | None = None
+    hessian_modes: tuple[str, ...] = ()
+    default_hessian: str | None = None
+    _param_names: tuple[str, ...] = ("hessian",)
 
     def __init__(self, hessian=None):
         if hessian is None:
@@ -82,7 +83,7 @@ class Loss:
     def parameters(self):
         return {name: getattr(self, name) for name in self._param_names}
 
-    def with_hessian(self, hessian):
+    def with_hessian(self, hessian: str) -> "Loss":
         """A copy of this loss with another curvature."""
         params = self.parameters()
         params["hessian"] = hessian
@@ -99,10 +100,12 @@ class Loss:
         return hash(repr(self))
 
     # ---- public interface -------------------------------------------------------------------
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(
+        self, y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         return grad_hess_in(self, y_true, y_pred, sample_weight, np.float32)
 
-    def mean(self, y, raw, sample_weight=None):
+    def mean(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Weighted mean loss: sum(w * loss) / sum(w), averaged over outputs."""
         val = self.value(y, raw, sample_weight)
         n = val.shape[0]
@@ -138,20 +141,28 @@ class Loss:
         """Distance (in raw units) from each element to the nearest kink; None if smooth."""
         return None
 
-    def value(self, y, raw, sample_weight=None):
+    def value(self, y: ArrayLike, raw: ArrayLike, sample_weight: ArrayLike | None = None) -> np.ndarray:
         raise NotImplementedError
 
-    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
+    def grad_hess(
+        self,
+        y: ArrayLike,
+        raw: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        *,
+        dtype: DTypeLike | None = None,
+        out: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and curvature of the weighted loss, per element of ``raw``, in ``dtype``
         (float32 or float64; None: the raw scores'). ``out=(grad, hess)``: arrays of ``raw``'s
         shape and that dtype to write them into, and returned (no allocation: the adapters
         pass the same pair every round)."""
         raise NotImplementedError
 
-    def init_score(self, y, sample_weight=None):
+    def init_score(self, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float | np.ndarray:
         raise NotImplementedError
 
-    def inverse_link(self, raw):
+    def inverse_link(self, raw: ArrayLike) -> np.ndarray:
         return np.asarray(raw)
 
     def leaf_value(self, residual, weight, column):

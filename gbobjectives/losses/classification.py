@@ -122,7 +122,7 @@ class Focal(Loss):
     name = "focal"
     hessian_modes = ("floored", "exact", "xgboost", "lightgbm")
     default_hessian = "floored"
-    _param_names = ("gamma", "alpha", "hessian")
+    _param_names: tuple[str, ...] = ("gamma", "alpha", "hessian")
 
     def __init__(self, gamma=2.0, alpha=None, hessian=None):
         self.gamma = validation.non_negative("gamma", gamma)

@@ -21,7 +21,7 @@ from .base import (
 
 
 class _Regression(Loss):
-    kind = None
+    kind: int | None = None
 
     def _levels(self):
         """Number of output columns the loss itself defines (quantile levels), else None."""
@@ -291,7 +291,7 @@ class _Redescending(_Scaled):
     _scale_name = "scale"
     hessian_modes = ("majorizer", "exact", "constant")
     default_hessian = "majorizer"
-    _param_names = ("scale", "c", "hessian")
+    _param_names: tuple[str, ...] = ("scale", "c", "hessian")
 
     def __init__(self, scale=ADAPTIVE, c=None, hessian=None):
         self._set_scale(scale, c)
