@@ -9,7 +9,6 @@ Runs alternate within one process; each figure is the median of ``--repeats`` ru
 Writes benchmarks/results/gpu.md.
 """
 
-import pathlib
 import statistics
 import time
 
@@ -20,9 +19,7 @@ import gbobjectives as gb
 import gbobjectives.xgboost as gx
 from gbobjectives import _training
 
-from ._report import parser_for
-
-RESULTS = pathlib.Path(__file__).parent / "results"
+from ._report import parser_for, save
 
 
 def _data(n, kind, seed=0):
@@ -71,7 +68,7 @@ def main(argv=None):
     device = "cuda" if on_gpu else "cpu"
     base = {"tree_method": "hist", "device": device, "max_depth": 6, "eta": 0.1}
     lines = [
-        f"# XGBoost {xgb.__version__}, device={device}, hist, 20 features, {args.rounds} rounds, "
+        f"XGBoost {xgb.__version__}, device={device}, hist, 20 features, {args.rounds} rounds, "
         f"median of {args.repeats}\n",
         "Floor: a Python objective that computes nothing (returns the same device gradients every",
         "round): what XGBoost's callback protocol itself costs (host copy of the margins, the call).\n",
@@ -157,11 +154,9 @@ def main(argv=None):
             f"\nGPU: {name}"
             f"; command: python -m benchmarks.gpu --rows {' '.join(map(str, args.rows))} --rounds {args.rounds}"
         )
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n"
     print(text)
-    if on_gpu:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "gpu.md").write_text(text + "\n")
+    save("gpu", not on_gpu, "XGBoost on the GPU: training time against the built-in objective", text)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ mode reached. Run: ``python -m benchmarks.hessian_choice`` (``--smoke`` for a ti
 Writes benchmarks/results/hessian_choice.md.
 """
 
-import pathlib
 import time
 
 import numpy as np
@@ -19,9 +18,7 @@ import gbobjectives as gb
 import gbobjectives.lightgbm as gl
 import gbobjectives.xgboost as gx
 
-from ._report import parser_for
-
-RESULTS = pathlib.Path(__file__).parent / "results"
+from ._report import parser_for, save
 
 
 def dollars(n, seed):
@@ -169,11 +166,9 @@ def main(argv=None):
         f"\n({time.perf_counter() - t0:.0f} s; command: python -m benchmarks.hessian_choice"
         f"{' --smoke' if args.smoke else ''})"
     )
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n"
     print(text)
-    if not args.smoke:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "hessian_choice.md").write_text(f"# Curvature choice\n\n{text}\n")
+    save("hessian_choice", args.smoke, "Curvature choice", text)
 
 
 if __name__ == "__main__":
