@@ -245,8 +245,34 @@ def train(
     Sets ``num_class`` for multi-quantile, ``metric="None"`` (the default metric would read raw
     scores as probabilities) and ``feval``; binds class-balanced counts to the training labels;
     unless ``init_score=False``, puts the optimal constant in the Datasets' ``init_score``
-    (this sets it on the Dataset objects you pass) and folds it into the returned model.
-    ``kernel_threads``: threads of the objective's CPU loops (see ``Objective``).
+    (this sets it on the Dataset objects you pass) and folds it into the returned model. A loss
+    with ``min_leaf_rows`` sets ``min_sum_hessian_in_leaf`` unless any alias of it is given; a
+    loss with ``renews_leaves`` has its leaves renewed after each tree (``LeafRenewal``).
+
+    Parameters
+    ----------
+    loss : Loss or str
+        The loss, or its registry name.
+    params : mapping
+        Booster parameters, as for ``lightgbm.train``.
+    train_set : lightgbm.Dataset
+        Training data, as users build it (its raw data may be freed).
+    num_boost_round : int
+        Boosting rounds.
+    valid_sets : list of lightgbm.Dataset, optional
+        Data sets scored with the loss's metric every round.
+    init_score : bool
+        Start from the loss's optimal constant (folded into the model).
+    kernel_threads : int, "auto" or None
+        Threads of the objective's CPU loops (see ``gbobjectives.kernel_threads``).
+    **kwargs
+        Passed to ``lightgbm.train`` (``callbacks``, ``valid_names``, ``feval`` replaces the
+        loss's metric).
+
+    Returns
+    -------
+    lightgbm.Booster
+        The trained booster; ``predict`` returns raw scores, start included.
     """
     import lightgbm
 

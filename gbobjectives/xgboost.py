@@ -291,15 +291,41 @@ def train(
     ``init_score=False`` or params has one; saved in the model), ``num_target`` for
     multi-quantile, ``disable_default_eval_metric``, and binds class-balanced counts to the
     training data. With ``params["device"] = "cuda"`` the objective and metric run on the GPU
-    when numba.cuda can use it (else on the CPU, with the booster still on the GPU).
-    ``kernel_threads``: threads of the objective's CPU loops (see ``Objective``).
+    when numba.cuda can use it (else on the CPU, with the booster still on the GPU). A loss
+    with ``renews_leaves`` has its leaves renewed after each tree (``LeafRenewal``).
 
-    ``features``: the training features (the rows of ``dtrain``, in order) as an array
-    ``Booster.inplace_predict`` takes: given, training runs ``train_resident``, which keeps the
-    margins beside them instead of copying them out of XGBoost every round. On the GPU pass a
-    CuPy array or cuDF DataFrame (the margins, gradients and Hessians then never leave the
-    device); on the CPU it trains the same model and saves nothing. Without it, training is
-    ``xgboost.train``'s own loop (the fallback wherever device data cannot be had).
+    Parameters
+    ----------
+    loss : Loss or str
+        The loss, or its registry name.
+    params : mapping
+        Booster parameters, as for ``xgboost.train``.
+    dtrain : xgboost.DMatrix
+        Training data; its labels and weights are read once.
+    num_boost_round : int
+        Boosting rounds.
+    evals : sequence of (DMatrix, str)
+        Data sets scored with the loss's metric every round.
+    init_score : bool
+        Set ``base_score`` to the loss's optimal constant.
+    kernel_threads : int, "auto" or None
+        Threads of the objective's CPU loops (see ``gbobjectives.kernel_threads``).
+    features : array, optional
+        The training features (the rows of ``dtrain``, in order) as an array
+        ``Booster.inplace_predict`` takes: given, training runs ``train_resident``, which keeps
+        the margins beside them instead of copying them out of XGBoost every round. On the GPU
+        pass a CuPy array or cuDF DataFrame (the margins, gradients and Hessians then never
+        leave the device); on the CPU it trains the same model and saves nothing. Without it,
+        training is ``xgboost.train``'s own loop.
+    **kwargs
+        Passed to ``xgboost.train`` (``early_stopping_rounds``, ``evals_result``,
+        ``callbacks``, ``xgb_model``, ``verbose_eval``; ``obj`` and ``custom_metric`` replace
+        the loss's own).
+
+    Returns
+    -------
+    xgboost.Booster
+        The trained booster, its start saved in the model.
     """
     import xgboost
 
