@@ -111,7 +111,6 @@ LOSSES = [
 
 
 def child(loss, kind, n, cache):
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
     code = CHILD
     if kind == "floor":
         module = os.path.join(cache, "floor_mod.py")
@@ -119,24 +118,24 @@ def child(loss, kind, n, cache):
             with open(module, "w") as f:
                 f.write(FLOOR_MODULE.replace("PARALLEL", str(n >= 100_000)))
         code, loss = FLOOR_CHILD, cache
-    out = subprocess.run(
-        [sys.executable, "-c", code, loss, kind, str(n)], env=env, capture_output=True, text=True, check=False
-    )
-    if out.returncode:
-        raise RuntimeError(f"the child for {loss} (n={n}) failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _spawn(code, [loss, kind, str(n)], cache)
 
 
 def fit_child(estimator, backend, cache):
+    return _spawn(FIT_CHILD, [estimator, backend], cache)
+
+
+def _spawn(code, args, cache):
+    """Run ``code`` in a fresh process with Numba's cache in ``cache``; its timings (JSON)."""
     out = subprocess.run(
-        [sys.executable, "-c", FIT_CHILD, estimator, backend],
+        [sys.executable, "-c", code, *args],
         env=dict(os.environ, NUMBA_CACHE_DIR=cache),
         capture_output=True,
         text=True,
         check=False,
     )
     if out.returncode:
-        raise RuntimeError(f"the child for {estimator} ({backend}) failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"the child for {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

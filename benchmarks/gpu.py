@@ -43,17 +43,15 @@ CASES = [
 ]
 
 
-def _features(X, on_gpu):
-    """The features for the resident loop: a CuPy array on the GPU (None without CuPy), the
-    NumPy array itself in smoke mode."""
-    if not on_gpu:
+def _features(X, params):
+    """The features for the resident loop: the CuPy array the estimators would pass on the GPU
+    (None without CuPy), the NumPy array itself in smoke mode (CPU)."""
+    if params["device"] == "cpu":
         return X
-    try:
-        import cupy
-    except ImportError:
-        print("CuPy is not installed: no resident-loop column")
-        return None
-    return cupy.asarray(X)
+    features = gx.device_features(X, params)
+    if features is None:
+        print("no CuPy (or numba.cuda cannot use the GPU): no resident-loop column")
+    return features
 
 
 def main(argv=None):
@@ -85,7 +83,7 @@ def main(argv=None):
             start = float(_training.start(bound, y, None)[0])
             base_native = {"base_score": 1 / (1 + np.exp(-start))} if kind == "binary" else {"base_score": start}
             runs = {"native": [], "floor": [], "cpu": [], "gpu": [], "resident": []}
-            features = _features(X, on_gpu)
+            features = _features(X, base)
 
             def fit(
                 which,

@@ -19,6 +19,7 @@ from .losses.base import grad_hess_in, takes_out
 #   with them, a long one (softmax, 1M x 4) faster on the pool. "auto" chooses by size.
 # - LightGBM and Numba's default (omp) threading layer load the same libgomp, so the loops run
 #   on LightGBM's own pool: no contention, and the pool was as fast or faster in every pair.
+Threads = int | str | None  # a kernel_threads setting (see gbobjectives.kernel_threads)
 XGBOOST_KERNEL_THREADS = "auto"
 LIGHTGBM_KERNEL_THREADS = None
 

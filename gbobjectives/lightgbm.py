@@ -29,8 +29,6 @@ from .losses import Loss
 if TYPE_CHECKING:
     import lightgbm
 
-Threads = int | str | None  # see gbobjectives.kernel_threads
-
 
 class _DatasetAware(training.AdapterCallable):
     """Labels and weights read once per Dataset; the CPU loops run on ``kernel_threads``
@@ -200,11 +198,11 @@ class LeafRenewal:
         return [before, after]
 
 
-def objective(loss: Loss | str, kernel_threads: Threads = training.LIGHTGBM_KERNEL_THREADS) -> Objective:
+def objective(loss: Loss | str, kernel_threads: training.Threads = training.LIGHTGBM_KERNEL_THREADS) -> Objective:
     return Objective(loss, kernel_threads)
 
 
-def metric(loss: Loss | str, kernel_threads: Threads = training.LIGHTGBM_KERNEL_THREADS) -> Metric:
+def metric(loss: Loss | str, kernel_threads: training.Threads = training.LIGHTGBM_KERNEL_THREADS) -> Metric:
     return Metric(loss, kernel_threads)
 
 
@@ -237,7 +235,7 @@ def train(
     *,
     valid_sets: Any = None,
     init_score: bool = True,
-    kernel_threads: Threads = training.LIGHTGBM_KERNEL_THREADS,
+    kernel_threads: training.Threads = training.LIGHTGBM_KERNEL_THREADS,
     **kwargs: Any,
 ) -> "lightgbm.Booster":
     """``lightgbm.train`` with this loss: objective, metric and start set up.
@@ -281,16 +279,16 @@ def train(
     w = _weight(train_set)
     num_class = int(params.get("num_class", 1) or 1)
     n_classes = num_class if num_class > 1 else None
-    loss = bound = training.bind(loss, y, n_classes, w, num_boost_round)
-    k = training.n_outputs(loss, n_classes)
+    bound = training.bind(loss, y, n_classes, w, num_boost_round)
+    k = training.n_outputs(bound, n_classes)
     if k > 1:
         params["num_class"] = k
-    params["objective"] = obj = Objective(loss, kernel_threads)
+    params["objective"] = obj = Objective(bound, kernel_threads)
     params.setdefault("metric", "None")
     if bound.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
         params["min_sum_hessian_in_leaf"] = bound.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
-    kwargs.setdefault("feval", Metric(loss, kernel_threads))
-    start = training.start(loss, y, w, n_classes) if init_score else None
+    kwargs.setdefault("feval", Metric(bound, kernel_threads))
+    start = training.start(bound, y, w, n_classes) if init_score else None
     if start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
             _set_start(ds, start, k)

@@ -25,8 +25,6 @@ from .losses import Loss
 if TYPE_CHECKING:
     import xgboost
 
-Threads = int | str | None  # see gbobjectives.kernel_threads
-
 
 def _cuda():
     from .kernels import cuda
@@ -225,12 +223,14 @@ class LeafRenewal:
 
 
 def objective(
-    loss: Loss | str, device: str = "cpu", kernel_threads: Threads = training.XGBOOST_KERNEL_THREADS
+    loss: Loss | str, device: str = "cpu", kernel_threads: training.Threads = training.XGBOOST_KERNEL_THREADS
 ) -> Objective:
     return Objective(loss, device, kernel_threads)
 
 
-def metric(loss: Loss | str, device: str = "cpu", kernel_threads: Threads = training.XGBOOST_KERNEL_THREADS) -> Metric:
+def metric(
+    loss: Loss | str, device: str = "cpu", kernel_threads: training.Threads = training.XGBOOST_KERNEL_THREADS
+) -> Metric:
     return Metric(loss, device, kernel_threads)
 
 
@@ -281,7 +281,7 @@ def train(
     *,
     evals: Sequence[tuple["xgboost.DMatrix", str]] = (),
     init_score: bool = True,
-    kernel_threads: Threads = training.XGBOOST_KERNEL_THREADS,
+    kernel_threads: training.Threads = training.XGBOOST_KERNEL_THREADS,
     features: Any = None,
     **kwargs: Any,
 ) -> "xgboost.Booster":
