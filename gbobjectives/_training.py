@@ -183,32 +183,23 @@ def leaf_of_rows(leaf_values, outputs):
     leaf_values = np.asarray(leaf_values, np.float64)
     order = np.argsort(leaf_values, kind="stable")
     v = leaf_values[order]
-    pos = np.clip(np.searchsorted(v, outputs), 1, len(v) - 1) if len(v) > 1 else np.zeros(len(outputs), np.intp)
-    if len(v) > 1:
-        pos -= (outputs - v[pos - 1]) < (v[pos] - outputs)
-    return _first_of_value(leaf_values, order[pos])
+    if len(v) == 1:
+        return np.zeros(len(outputs), np.intp)
+    pos = np.clip(np.searchsorted(v, outputs), 1, len(v) - 1)
+    pos -= (outputs - v[pos - 1]) < (v[pos] - outputs)
+    return same_value_leaves(leaf_values)[order[pos]]
 
 
 def same_value_leaves(leaf_values):
     """For each leaf, the lowest-numbered leaf with the same value (itself when unique)."""
-    return _first_of_value(leaf_values, np.arange(len(leaf_values)))
-
-
-def _first_of_value(leaf_values, leaf):
-    """Map each leaf to the lowest-numbered leaf with the same value (groups of equal leaves)."""
     _, first, inverse = np.unique(leaf_values, return_index=True, return_inverse=True)
-    return first[inverse[leaf]]
+    return first[inverse]
 
 
 def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):
     """New values of a tree's leaves (``leaf``: each row's leaf, an index into ``leaf_values``):
     ``learning_rate x loss.leaf_value`` of the residuals of the rows in each leaf; a leaf without
     rows keeps its value."""
-    new = np.array(leaf_values, np.float64)
-    order = np.argsort(leaf, kind="stable")
-    ids, starts = np.unique(leaf[order], return_index=True)
-    bounds = np.r_[starts, len(order)]
-    for i, a, b in zip(ids, bounds[:-1], bounds[1:], strict=True):
-        rows = order[a:b]
-        new[i] = learning_rate * loss.leaf_value(residual[rows], None if weight is None else weight[rows], column)
-    return new
+    leaf_values = np.asarray(leaf_values, np.float64)
+    steps = loss.leaf_values(residual, weight, leaf, np.full(len(leaf_values), np.nan), column)
+    return np.where(np.isnan(steps), leaf_values, learning_rate * steps)

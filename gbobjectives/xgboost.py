@@ -105,7 +105,8 @@ class Metric(_DeviceAware):
 
 
 class LeafRenewal:
-    """Leaf renewal inside ``xgboost.train`` for a loss with ``renews_leaves``: after each
+    """Leaf renewal inside ``xgboost.train`` for a loss with ``renews_leaves`` that XGBoost
+    cannot renew itself (see ``train``): after each
     iteration, every leaf of its new tree(s) gets ``learning_rate x loss.leaf_value`` of the
     residuals of the training rows in it, as ``reg:quantileerror`` does.
 
@@ -266,6 +267,21 @@ def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=training.XGBOO
     return params, kwargs, loss, k
 
 
+# XGBoost renews the leaves of its adaptive objectives after each tree (from 1.7 to 3.3), also
+# under a Python objective: the learner's configured objective does it, whatever gradients built
+# the tree. 3.4 removed the mechanism (dmlc/xgboost#12391); LeafRenewal does the work there.
+NATIVE_QUANTILE_LEAVES_BEFORE = (3, 4)
+
+
+def native_quantile_leaves():
+    """Whether the installed XGBoost renews ``reg:quantileerror``'s leaves itself."""
+    import re
+
+    import xgboost
+
+    return tuple(int(p) for p in re.findall(r"\d+", xgboost.__version__)[:2]) < NATIVE_QUANTILE_LEAVES_BEFORE
+
+
 def _learning_rate(params):
     for name in ("learning_rate", "eta"):
         if name in params:
@@ -292,7 +308,13 @@ def train(
     multi-quantile, ``disable_default_eval_metric``, and binds class-balanced counts to the
     training data. With ``params["device"] = "cuda"`` the objective and metric run on the GPU
     when numba.cuda can use it (else on the CPU, with the booster still on the GPU). A loss
-    with ``renews_leaves`` has its leaves renewed after each tree (``LeafRenewal``).
+    with ``renews_leaves`` has its leaves renewed after each tree: one whose leaf values are
+    quantiles (``leaf_quantile_levels``) by XGBoost itself where it can (XGBoost < 3.4:
+    ``objective="reg:quantileerror"`` and ``quantile_alpha`` are set, so XGBoost's own renewal
+    runs on the trees the Python objective's gradients built, at no cost per round, on the CPU
+    and on the GPU); otherwise by ``LeafRenewal`` (CPU only). XGBoost's renewal takes, with
+    weights, the same weighted quantile as ``Quantile.leaf_value``; without weights, it
+    interpolates between the two order statistics around ``alpha (n + 1)``.
 
     Parameters
     ----------
@@ -333,7 +355,10 @@ def train(
     w = training.none_if_empty(dtrain.get_weight())
     params, kwargs, bound, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads, num_boost_round)
     renewal: LeafRenewal | None = None
-    if bound.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
+    if bound.renews_leaves and bound.leaf_quantile_levels is not None and native_quantile_leaves():
+        levels = list(bound.leaf_quantile_levels)
+        params |= {"objective": "reg:quantileerror", "quantile_alpha": levels[0] if len(levels) == 1 else levels}
+    elif bound.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
         renewal = kwargs["obj"].renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
         if isinstance(kwargs["custom_metric"], Metric):
             kwargs["custom_metric"].renewal = renewal

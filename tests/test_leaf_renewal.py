@@ -119,7 +119,96 @@ def test_lightgbm_estimator_renews():
     assert est.booster_.get_leaf_output(39, int(leaves[0, 39])) == pytest.approx(want, rel=1e-9)
 
 
+def test_leaf_values_are_numpys_weighted_inverted_cdf_quantiles():
+    """The one-pass kernel against np.quantile leaf by leaf: ties, zero weights, a leaf of one
+    row, a leaf without rows (keeps its value) and one of zero total weight (keeps it too)."""
+    rng = np.random.default_rng(5)
+    n, n_leaves = 3000, 40
+    residual = np.round(rng.standard_t(2, n), 1)  # many ties
+    leaf = rng.integers(0, n_leaves - 3, n)
+    leaf[0] = n_leaves - 2  # a leaf of one row
+    leaf[1:3] = n_leaves - 1  # a leaf of zero weight; leaf n_leaves - 3 has no rows
+    w = rng.uniform(0.0, 2.0, n) * (rng.random(n) > 0.2)
+    w[1:3] = 0.0
+    for alpha in (0.05, 0.5, 0.9, 0.999):
+        for weight in (None, w):
+            loss = gb.Quantile(alpha)
+            got = loss.leaf_values(residual, weight, leaf, np.full(n_leaves, -7.0), 0)
+            for m in range(n_leaves):
+                rows = leaf == m
+                wm = np.ones(rows.sum()) if weight is None else weight[rows]
+                if not rows.any() or wm.sum() == 0:
+                    assert got[m] == -7.0
+                    continue
+                want = np.quantile(residual[rows], alpha, weights=wm, method="inverted_cdf")
+                assert got[m] == want, (alpha, m)
+            assert loss.leaf_value(residual[:500], None if weight is None else weight[:500], 0) == np.quantile(
+                residual[:500], alpha, weights=None if weight is None else weight[:500], method="inverted_cdf"
+            )
+
+
 # ---- XGBoost ---------------------------------------------------------------------------------
+@pytest.fixture(params=["xgboost's own renewal", "LeafRenewal"])
+def xgboost_route(request, monkeypatch):
+    """Both ways XGBoost's leaves are renewed: by XGBoost itself (before 3.4) and by
+    ``LeafRenewal`` (3.4 and later, where XGBoost renews nothing)."""
+    from gbobjectives import xgboost as gx
+
+    if request.param == "LeafRenewal":
+        monkeypatch.setattr(gx, "native_quantile_leaves", lambda: False)
+    elif not gx.native_quantile_leaves():
+        pytest.skip("this XGBoost renews no leaves itself")
+    return request.param
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_xgboost_parity_with_its_own_quantile_objective(alpha, weighted):
+    """The constant curvature with renewal is reg:quantileerror: the same gradients (signs of
+    the residuals, curvature 1) and XGBoost's own renewal, so the models are the same."""
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    if not gx.native_quantile_leaves():
+        pytest.skip("this XGBoost renews no leaves itself")
+    X, y, w = data(800)
+    d = xgb.DMatrix(X, y, weight=w if weighted else None)
+    loss = gb.Quantile(alpha, hessian="constant", renew_leaves=True)
+    start = training.start(training.bind(loss, y, None, w if weighted else None), y, w if weighted else None)
+    params = {"learning_rate": LR, "max_depth": 4, "base_score": start.tolist() if start.size > 1 else float(start[0])}
+    ours = gx.train(loss, params, d, 20)
+    native = xgb.train(params | {"objective": "reg:quantileerror", "quantile_alpha": alpha}, d, 20)
+    np.testing.assert_allclose(ours.predict(d), native.predict(d), rtol=1e-6, atol=1e-4)
+    without = gx.train(gb.Quantile(alpha, hessian="constant"), params, d, 20)  # the test can fail
+    assert np.abs(without.predict(d) - native.predict(d)).max() > 1.0
+
+
+def test_xgboost_unweighted_renewal_interpolates():
+    """Without weights XGBoost's renewal interpolates between the order statistics around
+    alpha (n + 1) (np.quantile's "weibull"); LeafRenewal takes the smallest minimiser."""
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    if not gx.native_quantile_leaves():
+        pytest.skip("this XGBoost renews no leaves itself")
+    X, y, _ = data()
+    d = xgb.DMatrix(X, y)
+    booster = gx.train(gb.Quantile(0.9, renew_leaves=True), {"learning_rate": LR, "max_depth": 3}, d, 1)
+    start = float(np.quantile(y, 0.9, method="inverted_cdf"))  # Quantile's optimal constant
+    out = booster.predict(d, output_margin=True) - start  # the first tree's output per row
+    leaves = booster.predict(d, pred_leaf=True).ravel()
+    differ = 0
+    for leaf in np.unique(leaves):
+        rows = leaves == leaf
+        want = LR * np.quantile(y[rows] - start, 0.9, method="weibull")
+        np.testing.assert_allclose(out[rows], want, rtol=1e-5, atol=1e-3)
+        differ += abs(want - LR * np.quantile(y[rows] - start, 0.9, method="inverted_cdf")) > 1e-2
+    assert differ  # the two definitions differ on these leaves
+
+
+@pytest.mark.usefixtures("xgboost_route")
 @pytest.mark.parametrize("hessian", ["majorizer", "constant"])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_xgboost_renewed_leaves_are_the_weighted_quantiles(hessian, alpha):
@@ -146,6 +235,7 @@ def test_xgboost_renewed_leaves_are_the_weighted_quantiles(hessian, alpha):
         margin = booster.predict(d, output_margin=True, iteration_range=(0, it + 1)).reshape(len(y), k)
 
 
+@pytest.mark.usefixtures("xgboost_route")
 def test_xgboost_metric_saved_model_and_convergence(tmp_path):
     import xgboost as xgb
 

@@ -182,6 +182,44 @@ def _mean_abs_residual(y, z, w):
     return out
 
 
+def _leaf_quantiles(alpha, residual, w, leaf, ascending, out):
+    """Per leaf, the weighted alpha-quantile of its rows' residuals: the smallest residual whose
+    cumulative weight (residuals ascending) reaches ``alpha`` times the leaf's total weight
+    (``inverted_cdf``; a relative 1e-12 of slack absorbs the rounding of the sums). ``leaf``:
+    each row's leaf, an index into ``out``; ``ascending``: the rows in ascending order of
+    residual; ``w`` None: weight 1. A leaf without rows, or with zero total weight, keeps its
+    value in ``out``. One pass: a stable counting sort of ``ascending`` by leaf leaves each
+    leaf's rows in ascending order of residual."""
+    n = residual.shape[0]
+    n_leaves = out.shape[0]
+    start = np.zeros(n_leaves + 1, np.int64)
+    total = np.zeros(n_leaves)
+    for i in range(n):
+        start[leaf[i] + 1] += 1
+        total[leaf[i]] += 1.0 if w is None else w[i]
+    for m in range(n_leaves):
+        start[m + 1] += start[m]
+    rows = np.empty(n, np.int64)
+    fill = start[:-1].copy()
+    for t in range(n):
+        i = ascending[t]
+        rows[fill[leaf[i]]] = i
+        fill[leaf[i]] += 1
+    for m in prange(n_leaves):
+        a, b = start[m], start[m + 1]
+        if b == a or total[m] <= 0.0:
+            continue
+        threshold = alpha * total[m] * (1.0 - 1e-12)
+        cum = 0.0
+        pick = rows[b - 1]
+        for t in range(a, b):
+            cum += 1.0 if w is None else w[rows[t]]
+            if cum >= threshold:
+                pick = rows[t]
+                break
+        out[m] = residual[pick]
+
+
 PARALLEL_MIN_ELEMENTS = 100_000
 # kernel_threads("auto"): serial below this many elements (a 1M-row element-wise call: 1-3 ms
 # serially) and parallel from it (a 1M x 4 softmax call: about 20 ms), as measured inside
@@ -203,6 +241,7 @@ _SOURCES = {
     "softmax_grad_hess": _softmax_grad_hess,
     "softmax_value": _softmax_value,
     "mean_abs_residual": _mean_abs_residual,
+    "leaf_quantiles": _leaf_quantiles,
 }
 
 # compiled loops, created on first use: {(name, constants...): dispatcher}
@@ -317,3 +356,8 @@ def softmax_value(gamma, y, z, w, cw, out):
 
 def mean_abs_residual(y2, z2, w):
     return loop("mean_abs_residual", z2.size)(y2, z2, w)
+
+
+def leaf_quantiles(alpha, residual, w, leaf, out):
+    ascending = np.argsort(residual)
+    loop("leaf_quantiles", residual.shape[0])(float(alpha), residual, _none_if_empty(w), leaf, ascending, out)

@@ -54,6 +54,11 @@ class Loss:
     # adapters: after each tree, set every leaf to ``leaf_value`` of the residuals of its training
     # rows (times the learning rate), as LightGBM's / XGBoost's own quantile objectives do
     renews_leaves: bool = False
+    # with ``renews_leaves``: the level of each output whose weighted quantile ``leaf_value`` is
+    # (a sequence, one per output), when it is one; an adapter may then hand the renewal to a
+    # booster that renews quantile leaves itself (XGBoost's ``reg:quantileerror``). None: not a
+    # quantile, renewed by the adapters alone.
+    leaf_quantile_levels: tuple[float, ...] | None = None
     # the loss adapts a parameter to the current residuals at every call (an adaptive scale):
     # distributed training fixes it from all the data each round (``gbobjectives.xgboost.dask_train``)
     adaptive: bool = False
@@ -170,6 +175,18 @@ class Loss:
         weights, or None) for output ``column``; only for losses with ``renews_leaves``."""
         raise NotImplementedError
 
+    def leaf_values(self, residual, weight, leaf, out, column):
+        """``leaf_value`` of every leaf of a tree at once, written into ``out`` (one entry per
+        leaf; ``leaf``: each row's leaf, an index into ``out``; a leaf without rows keeps its
+        entry). This one calls ``leaf_value`` leaf by leaf; a loss may do it in one pass."""
+        order = np.argsort(leaf, kind="stable")
+        ids, starts = np.unique(leaf[order], return_index=True)
+        bounds = np.r_[starts, len(order)]
+        for i, a, b in zip(ids, bounds[:-1], bounds[1:], strict=True):
+            rows = order[a:b]
+            out[i] = self.leaf_value(residual[rows], None if weight is None else weight[rows], column)
+        return out
+
 
 def grad_hess_in(loss, y, raw, sample_weight, dtype, out=None):
     """``loss.grad_hess`` written in ``dtype`` (into ``out`` where given). A user's loss whose
@@ -256,6 +273,15 @@ def softmax_value(gamma, y, raw, w, cw=EMPTY):
     mod, empty, (y, w, cw) = _backend(raw, y, w, cw)
     out = empty(raw.shape[0], np.float64)
     mod.softmax_value(gamma, y, raw, w, cw, out)
+    return out
+
+
+def leaf_quantiles(alpha, residual, weight, leaf, out):
+    """Per leaf, the weighted ``alpha``-quantile of its rows' residuals, into ``out`` (host
+    arrays; see ``kernels.cpu.leaf_quantiles``)."""
+    residual = np.ascontiguousarray(residual, np.float64)
+    w = None if weight is None else np.ascontiguousarray(weight, np.float64)
+    cpu.leaf_quantiles(alpha, residual, w, np.ascontiguousarray(leaf, np.intp), out)
     return out
 
 

@@ -15,6 +15,7 @@ from .base import (
     Loss,
     elementwise_grad_hess,
     elementwise_value,
+    leaf_quantiles,
     mean_abs_residual,
     root_of_gradient_sum,
 )
@@ -483,11 +484,19 @@ class Quantile(_Regression):
     def renews_leaves(self):
         return self.renew_leaves
 
+    @property
+    def leaf_quantile_levels(self):
+        return tuple(float(a) for a in self.alphas) if self.renew_leaves else None
+
     def leaf_value(self, residual, weight, column):
         """The weighted alpha-quantile of a leaf's residuals (level ``column``): the smallest
         minimiser of the leaf's weighted pinball loss (``inverted_cdf``)."""
-        alpha = self.alphas[column if self._levels() else 0]
-        return float(np.quantile(residual, alpha, weights=weight, method="inverted_cdf"))
+        out = np.full(1, np.nan)
+        return float(self.leaf_values(residual, weight, np.zeros(len(residual), np.intp), out, column)[0])
+
+    def leaf_values(self, residual, weight, leaf, out, column):
+        """``leaf_value`` of every leaf in one pass over the rows (``kernels.cpu``)."""
+        return leaf_quantiles(self.alphas[column if self._levels() else 0], residual, weight, leaf, out)
 
     def _levels(self):
         return None if np.ndim(self.alpha) == 0 else len(self.alpha)
