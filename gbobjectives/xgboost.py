@@ -357,7 +357,11 @@ def train(
     renewal: LeafRenewal | None = None
     if bound.renews_leaves and bound.leaf_quantile_levels is not None and native_quantile_leaves():
         levels = list(bound.leaf_quantile_levels)
-        params |= {"objective": "reg:quantileerror", "quantile_alpha": levels[0] if len(levels) == 1 else levels}
+        params = {
+            **params,
+            "objective": "reg:quantileerror",
+            "quantile_alpha": levels[0] if len(levels) == 1 else levels,
+        }
     elif bound.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
         renewal = kwargs["obj"].renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
         if isinstance(kwargs["custom_metric"], Metric):
