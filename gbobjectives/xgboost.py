@@ -367,6 +367,15 @@ def train(
         if isinstance(kwargs["custom_metric"], Metric):
             kwargs["custom_metric"].renewal = renewal
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
+    elif bound.renews_leaves:
+        import warnings
+
+        warnings.warn(
+            "leaf renewal: this XGBoost renews no leaves itself, and LeafRenewal runs only with this "
+            "package's CPU objective; the leaves keep the curvature's Newton steps",
+            UserWarning,
+            stacklevel=2,
+        )
     if features is None:
         booster = xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
     else:

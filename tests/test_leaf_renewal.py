@@ -285,3 +285,18 @@ def test_leaves_are_renewed_one_by_one_even_with_equal_values():
         training.same_value_leaves(orig)
     ]
     np.testing.assert_allclose(shared, [0.3, 0.3, -0.5])  # median of 1, 2, 3, 10, 20, 30 (inverted_cdf: 3)
+
+
+def test_xgboost_says_when_no_route_renews(monkeypatch):
+    """XGBoost 3.4+ (no renewal of its own) with an objective LeafRenewal cannot hook into: a
+    warning, not silently unrenewed leaves."""
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    monkeypatch.setattr(gx, "native_quantile_leaves", lambda: False)
+    X, y, _ = data(200)
+    loss = gb.Quantile(0.9, renew_leaves=True)
+    own = gx.objective(gb.Quantile(0.9))
+    with pytest.warns(UserWarning, match="leaves keep the curvature"):
+        gx.train(loss, {"max_depth": 2}, xgb.DMatrix(X, y), 2, obj=lambda p, d: own(p, d))
