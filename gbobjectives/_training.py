@@ -1,12 +1,14 @@
 """What both framework adapters share: shaping labels, binding class counts once, the start.
 
-Layer 5 (adapters; see ``gbobjectives/__init__.py``): imports losses only; no loss math here.
+Layer 5 (adapters; see ``gbobjectives/__init__.py``): imports losses, and from the kernels only
+the CPU loop that finds the rows' leaves for leaf renewal; no loss math here.
 """
 
 import weakref
 
 import numpy as np
 
+from .kernels import cpu
 from .losses import ClassBalanced, Focal, Quantile, get_loss
 from .losses import kernel_threads as _threads_of
 from .losses._validation import remember_checks
@@ -183,10 +185,9 @@ def leaf_of_rows(leaf_values, outputs):
     leaf_values = np.asarray(leaf_values, np.float64)
     order = np.argsort(leaf_values, kind="stable")
     v = leaf_values[order]
-    if len(v) == 1:
-        return np.zeros(len(outputs), np.intp)
-    pos = np.clip(np.searchsorted(v, outputs), 1, len(v) - 1)
-    pos -= (outputs - v[pos - 1]) < (v[pos] - outputs)
+    pos = cpu.count_below(
+        (v[1:] + v[:-1]) / 2, np.ascontiguousarray(outputs, np.float64), np.empty(len(outputs), np.intp)
+    )
     return same_value_leaves(leaf_values)[order[pos]]
 
 

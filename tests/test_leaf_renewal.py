@@ -268,6 +268,17 @@ def test_xgboost_metric_saved_model_and_convergence(tmp_path):
     assert min(final[True]) < 0.97 * min(final[False])
 
 
+def test_rows_go_to_the_leaf_of_the_nearest_value():
+    """Brute force: the argmin of |value - output| over the leaves, for outputs off the values
+    by rounding and far from them; one leaf: every row in it."""
+    rng = np.random.default_rng(9)
+    values = rng.normal(size=31)
+    outputs = np.r_[values[rng.integers(0, 31, 5000)] * (1 + 1e-12 * rng.normal(size=5000)), rng.normal(0, 3, 500)]
+    want = np.argmin(np.abs(outputs[:, None] - values[None, :]), axis=1)
+    np.testing.assert_array_equal(training.leaf_of_rows(values, outputs), want)
+    np.testing.assert_array_equal(training.leaf_of_rows(values[:1], outputs), np.zeros(len(outputs)))
+
+
 def test_leaves_are_renewed_one_by_one_even_with_equal_values():
     """With exact leaf ids (XGBoost's pred_leaf) two leaves of equal original value are two
     leaves: each gets its own rows' quantile. Told apart only by value (LightGBM), they share
