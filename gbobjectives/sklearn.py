@@ -401,8 +401,8 @@ class GBQuantileRegressor(GBRegressor):
 
     hessian, renew_leaves: as in ``Quantile`` (``renew_leaves=True`` renews every leaf to the
     exact quantile of its rows' residuals, as the natives do: fewer rounds at a small learning
-    rate; on XGBoost before 3.4 at no cost per round, on LightGBM 0.7-0.9 ms a round per
-    level for 10,000 rows).
+    rate; on XGBoost before 3.4 at no cost per round, on LightGBM 0.2-0.7 ms a round per
+    level for 2,000-10,000 rows).
 
     Sample weights weight the training and the scores' quantile (the finite-sample guarantee is
     for unweighted exchangeable rows). Early stopping uses ``eval_set`` in every training.

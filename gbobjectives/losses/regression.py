@@ -442,8 +442,8 @@ class Quantile(_Regression):
     validation loss in fewer rounds at a small learning rate, and can overfit sooner
     (benchmarks/time_to_quality.py). XGBoost before 3.4 renews the leaves itself (at no cost
     per round; without weights it interpolates between order statistics, see
-    ``gbobjectives.xgboost.train``); elsewhere the adapters do it (LightGBM: 0.7-0.9 ms a
-    round per level for 10,000 rows). ``False`` (default): the Newton step of the curvature.
+    ``gbobjectives.xgboost.train``); elsewhere the adapters do it (LightGBM: 0.2-0.7 ms a
+    round per level for 2,000-10,000 rows). ``False`` (default): the Newton step of the curvature.
 
     scale: the residual scale, in target units; ``eps = eps_rel * scale``. ``None`` (default):
     the weighted mean of ``|y - raw|`` of each column at each call. The adapters fix it once
