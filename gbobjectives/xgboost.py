@@ -311,8 +311,9 @@ def train(
     with ``renews_leaves`` has its leaves renewed after each tree: one whose leaf values are
     quantiles (``leaf_quantile_levels``) by XGBoost itself where it can (XGBoost < 3.4:
     ``objective="reg:quantileerror"`` and ``quantile_alpha`` are set, so XGBoost's own renewal
-    runs on the trees the Python objective's gradients built, at no cost per round, on the CPU
-    and on the GPU); otherwise by ``LeafRenewal`` (CPU only). XGBoost's renewal takes, with
+    runs on the trees the Python objective's gradients built, at no cost per round; on the GPU
+    it is XGBoost's GPU renewal, not yet run by this package's tests); otherwise by
+    ``LeafRenewal`` (CPU only). XGBoost's renewal takes, with
     weights, the same weighted quantile as ``Quantile.leaf_value``; without weights, it
     interpolates between the two order statistics around ``alpha (n + 1)``.
 

@@ -130,3 +130,28 @@ def test_real_gpu_resident_loop_trains_the_callback_model(loss):
         models.append(b.save_raw("json"))
         history.append(h)
     assert models[0] == models[1] and history[0] == history[1]
+
+
+@pytest.mark.skipif(SIMULATED, reason="needs a real GPU (this run uses the CUDA simulator)")
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_real_gpu_leaf_renewal_is_xgboosts(alpha):
+    """On the GPU, XGBoost's own renewal (reg:quantileerror, XGBoost < 3.4) renews the leaves
+    our CUDA gradients built: at the constant curvature, the native model."""
+    xgb = pytest.importorskip("xgboost")
+    import gbobjectives.xgboost as gx
+
+    if not gx.native_quantile_leaves():
+        pytest.skip("this XGBoost renews no leaves itself")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 8)).astype(np.float32)
+    y = X[:, 0] + rng.standard_t(3, len(X))
+    d = xgb.DMatrix(X, y)
+    loss = gb.Quantile(alpha, hessian="constant", renew_leaves=True)
+    start = np.quantile(y, alpha, method="inverted_cdf")
+    params = {"tree_method": "hist", "device": "cuda", "max_depth": 5, "learning_rate": 0.1}
+    params["base_score"] = start.tolist() if np.ndim(start) else float(start)
+    ours = gx.train(loss, params, d, 10)
+    native = xgb.train(params | {"objective": "reg:quantileerror", "quantile_alpha": alpha}, d, 10)
+    np.testing.assert_allclose(ours.predict(d), native.predict(d), rtol=1e-5, atol=1e-4)
+    plain = gx.train(gb.Quantile(alpha, hessian="constant"), params, d, 10)
+    assert np.abs(plain.predict(d) - native.predict(d)).max() > 0.05  # renewal changed the model
