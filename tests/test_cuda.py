@@ -155,3 +155,18 @@ def test_real_gpu_leaf_renewal_is_xgboosts(alpha):
     np.testing.assert_allclose(ours.predict(d), native.predict(d), rtol=1e-5, atol=1e-4)
     plain = gx.train(gb.Quantile(alpha, hessian="constant"), params, d, 10)
     assert np.abs(plain.predict(d) - native.predict(d)).max() > 0.05  # renewal changed the model
+
+
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_renewing_quantile_curvature_rescaled_on_device_as_on_host(alpha):
+    rng = np.random.default_rng(4)
+    n = 64 if SIMULATED else 50_000
+    y = rng.standard_t(3, n) * 10
+    raw = rng.normal(size=(n, np.size(alpha))) if np.ndim(alpha) else rng.normal(size=n)
+    w = rng.uniform(0.5, 2.0, n)
+    loss = gb.Quantile(alpha, renew_leaves=True).with_scale(y, w)
+    g, h = loss.grad_hess(y, raw, w)
+    dg, dh = loss.grad_hess(cuda.to_device(y), cuda.to_device(raw), cuda.to_device(w))
+    np.testing.assert_allclose(_host(dg), g, rtol=1e-10)
+    np.testing.assert_allclose(_host(dh), h, rtol=1e-9)
+    assert np.atleast_2d(_host(dh).T).mean(axis=1) == pytest.approx(w.mean(), rel=1e-9)

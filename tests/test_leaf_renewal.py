@@ -147,6 +147,33 @@ def test_leaf_values_are_numpys_weighted_inverted_cdf_quantiles():
             )
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_renewing_majorizer_curvature_counts_rows(alpha, weighted):
+    """Under renewal the majorizer only chooses the splits: its curvature is rescaled per
+    output to a mean of the mean weight (the natives' constant curvature has that mean), so
+    that lambda and min_child_weight count rows all through training. The gradient, the
+    relative curvatures and the constant-curvature mode are unchanged."""
+    rng = np.random.default_rng(3)
+    n = 500
+    y = rng.standard_t(3, n) * 50
+    raw = rng.normal(size=(n, np.size(alpha))) if np.ndim(alpha) else rng.normal(size=n)
+    w = rng.uniform(0.2, 3.0, n) if weighted else None
+    plain = gb.Quantile(alpha).with_scale(y, w)
+    renewing = gb.Quantile(alpha, renew_leaves=True).with_scale(y, w)
+    g0, h0 = plain.grad_hess(y, raw, w)
+    g1, h1 = renewing.grad_hess(y, raw, w)
+    np.testing.assert_array_equal(g1, g0)
+    target = 1.0 if w is None else w.mean()
+    np.testing.assert_allclose(np.atleast_2d(h1.T).mean(axis=1), target, rtol=1e-12)
+    ratio = np.atleast_2d((h1 / h0).T)
+    np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1], ratio.shape), rtol=1e-12)  # one factor a column
+    assert np.abs(np.atleast_2d(h0.T).mean(axis=1) - target).max() > 0.1  # the test can fail
+    c0 = gb.Quantile(alpha, hessian="constant").grad_hess(y, raw, w)[1]
+    c1 = gb.Quantile(alpha, hessian="constant", renew_leaves=True).grad_hess(y, raw, w)[1]
+    np.testing.assert_array_equal(c1, c0)
+
+
 # ---- XGBoost ---------------------------------------------------------------------------------
 @pytest.fixture(params=["xgboost's own renewal", "LeafRenewal"])
 def xgboost_route(request, monkeypatch):

@@ -105,6 +105,30 @@ def _mean_abs_residual_sums(y, z, w, sums):
 
 
 @cuda.jit
+def _column_sums(x, sums):
+    """sums[j] += x[i, j], accumulated per thread and added by one atomic per thread and column
+    (k columns, at most ``MAX_COLUMNS``)."""
+    n, k = x.shape
+    acc = cuda.local.array(MAX_COLUMNS, np.float64)
+    for j in range(k):
+        acc[j] = 0.0
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        for j in range(k):
+            acc[j] += x[i, j]
+    for j in range(k):
+        cuda.atomic.add(sums, j, acc[j])
+
+
+@cuda.jit
+def _scale_columns(x, factors):
+    n, k = x.shape
+    for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
+        i = idx // k
+        j = idx - i * k
+        x[i, j] *= factors[j]
+
+
+@cuda.jit
 def _sum_flat(x, out):
     acc = 0.0
     for idx in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
@@ -151,6 +175,22 @@ def mean_abs_residual(y2, z2, w):
     _mean_abs_residual_sums[_blocks(z2.size), THREADS](y2, z2, w, sums)
     s = sums.copy_to_host()
     return np.where(s[k:] > 0, s[:k] / np.where(s[k:] > 0, s[k:], 1.0), 0.0)
+
+
+MAX_COLUMNS = 64  # columns rescaled at once (quantile levels per model)
+
+
+def rescale_columns(x, target):
+    """Scale each column of the (n, k) device array ``x`` in place to the mean ``target``
+    (a column of mean 0 stays)."""
+    n, k = x.shape
+    for j0 in range(0, k, MAX_COLUMNS):
+        part = x[:, j0 : j0 + MAX_COLUMNS]
+        sums = cuda.to_device(np.zeros(part.shape[1]))
+        _column_sums[_blocks(n), THREADS](part, sums)
+        mean = sums.copy_to_host() / n
+        factors = np.where(mean > 0, target / np.where(mean > 0, mean, 1.0), 1.0)
+        _scale_columns[_blocks(part.size), THREADS](part, cuda.to_device(factors))
 
 
 # ---- device arrays ------------------------------------------------------------------------------

@@ -285,6 +285,18 @@ def leaf_quantiles(alpha, residual, weight, leaf, out):
     return out
 
 
+def rescale_columns(h, target):
+    """Scale each column of ``h`` (1-D: one column) in place so that its mean over the rows is
+    ``target``, on the array's own device; a column of mean 0 stays."""
+    h2 = validation.as_2d(h)
+    if validation.is_device(h):
+        validation.cuda_kernels().rescale_columns(h2, target)
+        return h
+    mean = h2.mean(axis=0, dtype=np.float64)
+    h2 *= np.where(mean > 0, target / np.where(mean > 0, mean, 1.0), 1.0).astype(h2.dtype)
+    return h
+
+
 def mean_abs_residual(y2, raw, w):
     mod, _, (y2, w) = _backend(raw, y2, w)
     return mod.mean_abs_residual(y2, validation.as_2d(raw), w)

@@ -17,7 +17,9 @@ from .base import (
     elementwise_value,
     leaf_quantiles,
     mean_abs_residual,
+    rescale_columns,
     root_of_gradient_sum,
+    total,
 )
 
 
@@ -443,7 +445,12 @@ class Quantile(_Regression):
     (benchmarks/time_to_quality.py). XGBoost before 3.4 renews the leaves itself (at no cost
     per round; without weights it interpolates between order statistics, see
     ``gbobjectives.xgboost.train``); elsewhere the adapters do it (LightGBM: 0.2-0.7 ms a
-    round per level for 2,000-10,000 rows). ``False`` (default): the Newton step of the curvature.
+    round per level for 2,000-10,000 rows). The curvature then only chooses the splits, and the
+    majorizer's is rescaled at each call to a mean of the mean sample weight per output (the
+    mean the natives' constant curvature has), so that XGBoost's ``lambda`` and
+    ``min_child_weight`` count rows all through training instead of fading as the residuals
+    shrink (the majorizer grows like ``scale / |r|``). ``False`` (default): the Newton step of
+    the curvature.
 
     scale: the residual scale, in target units; ``eps = eps_rel * scale``. ``None`` (default):
     the weighted mean of ``|y - raw|`` of each column at each call. The adapters fix it once
@@ -485,6 +492,13 @@ class Quantile(_Regression):
     @property
     def renews_leaves(self):
         return self.renew_leaves
+
+    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
+        g, h = super().grad_hess(y, raw, sample_weight, dtype=dtype, out=out)
+        if self.renew_leaves and self.hessian == "majorizer":
+            n = validation.as_2d(h).shape[0]
+            rescale_columns(h, 1.0 if sample_weight is None else total(sample_weight) / n)
+        return g, h
 
     @property
     def leaf_quantile_levels(self):
