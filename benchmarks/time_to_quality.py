@@ -181,9 +181,10 @@ def summary(rows):
 
 
 def table(rows, rounds, n):
+    ames = " (Ames: all 2,930)" if any(r[0] == "ames price" for r in rows) else ""
     lines = [
         f"Validation pinball loss (mean over levels); target: the native's best over {rounds} rounds. "
-        f"{n} rows (Ames: all 2,930), 77% train / 23% validation, one row per split seed. 'x native': seconds to the "
+        f"{n} rows{ames}, 77% train / 23% validation, one row per split seed. 'x native': seconds to the "
         "target over the native's seconds to it (< 1: ours is there sooner); '-': never reached in "
         f"{rounds} rounds. 2 threads.",
         "",

@@ -57,6 +57,10 @@ _X_CHECKS = {"accept_sparse": ["csr", "csc"], "dtype": [np.float64, np.float32],
 
 # check name -> why it cannot pass; given to scikit-learn's parametrize_with_checks /
 # check_estimator as ``expected_failed_checks`` (see each estimator's _expected_failed_checks).
+# fit's validation data: (X, y) pairs, and a weight array (or None) for each
+EvalSet = Sequence[tuple[Any, ArrayLike]] | None
+EvalWeights = Sequence[ArrayLike | None] | None
+
 _FLOAT32_WEIGHTS = (
     "the check compares float32 predictions at rtol 1e-7, one float32 ulp: a weighted row's "
     "gradient w * g is rounded to float32 once, a repeated row's g is rounded and summed w times, "
@@ -360,8 +364,8 @@ class GBRegressor(RegressorMixin, _GBBase):
         X: Any,
         y: ArrayLike,
         sample_weight: ArrayLike | None = None,
-        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
-        sample_weight_eval_set: Sequence[ArrayLike | None] | None = None,
+        eval_set: EvalSet = None,
+        sample_weight_eval_set: EvalWeights = None,
     ) -> "GBRegressor":
         X, y, w = self._validate_Xy(X, y, sample_weight, y_numeric=True)
         y = np.asarray(y, np.float64)
@@ -461,8 +465,8 @@ class GBQuantileRegressor(GBRegressor):
         X: Any,
         y: ArrayLike,
         sample_weight: ArrayLike | None = None,
-        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
-        sample_weight_eval_set: Sequence[ArrayLike | None] | None = None,
+        eval_set: EvalSet = None,
+        sample_weight_eval_set: EvalWeights = None,
     ) -> "GBQuantileRegressor":
         self._check_conformal()
         self.conformal_offset_ = None
@@ -625,8 +629,8 @@ class GBClassifier(ClassifierMixin, _GBBase):
         X: Any,
         y: ArrayLike,
         sample_weight: ArrayLike | None = None,
-        eval_set: Sequence[tuple[Any, ArrayLike]] | None = None,
-        sample_weight_eval_set: Sequence[ArrayLike | None] | None = None,
+        eval_set: EvalSet = None,
+        sample_weight_eval_set: EvalWeights = None,
     ) -> "GBClassifier":
         X, y, w = self._validate_Xy(X, y, sample_weight)
         check_classification_targets(y)
