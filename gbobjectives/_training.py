@@ -4,6 +4,7 @@ Layer 5 (adapters; see ``gbobjectives/__init__.py``): imports losses, and from t
 the CPU loop that finds the rows' leaves for leaf renewal; no loss math here.
 """
 
+import warnings
 import weakref
 
 import numpy as np
@@ -139,12 +140,32 @@ class AdapterCallable:
 
     _bind = False
     _state: tuple[str, ...] = ("loss", "kernel_threads")
+    # set by the adapters' ``train`` once this training's leaf renewal is arranged (by the booster
+    # or by LeafRenewal) or has been warned about; an objective of a loss with ``renews_leaves``
+    # called without it (passed to the booster directly) warns once that no leaf is renewed
+    leaves_arranged = False
+    # set by ``train`` when this training's leaves are renewed (by the booster or LeafRenewal):
+    # the curvature handed over is then ``loss.split_curvature`` of the loss's own
+    renewing = False
 
     def __init__(self, loss, kernel_threads):
         self.loss = get_loss(loss)
         self.kernel_threads = kernel_threads
         self._threads = _threads_of(kernel_threads)
         self._cache = PerDataset(self.loss, self._bind)
+
+    def _check_leaves(self):
+        """Warn once when the loss wants its leaves renewed and no ``train`` arranged it."""
+        if self.loss.renews_leaves and not self.leaves_arranged:
+            self.leaves_arranged = True
+            warnings.warn(
+                f"{self.loss!r} renews its leaves only when trained through gbobjectives.xgboost.train, "
+                "gbobjectives.lightgbm.train or the estimators; passed to the booster directly, its "
+                "leaves keep the curvature's Newton steps (renew_leaves=False trains that model "
+                "without this warning)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _grad_hess(self, d, raw, dtype=None):
         """``d.loss``'s grad and hess for the data set ``d``. On the host, from the second round
@@ -157,11 +178,12 @@ class AdapterCallable:
         d.rounds += 1
         key = (raw.shape, raw.dtype, raw.flags.f_contiguous, dtype) if isinstance(raw, np.ndarray) else None
         if key is not None and key == d.out_key:
-            return grad_hess_in(loss, d.y, raw, d.w, dtype, out=d.out)
-        g, h = grad_hess_in(loss, d.y, raw, d.w, dtype)
-        if key is not None and takes_out(loss) and isinstance(g, np.ndarray) and isinstance(h, np.ndarray):
-            d.out, d.out_key = (g, h), key
-        return g, h
+            g, h = grad_hess_in(loss, d.y, raw, d.w, dtype, out=d.out)
+        else:
+            g, h = grad_hess_in(loss, d.y, raw, d.w, dtype)
+            if key is not None and takes_out(loss) and isinstance(g, np.ndarray) and isinstance(h, np.ndarray):
+                d.out, d.out_key = (g, h), key
+        return g, loss.split_curvature(h, d.w) if self.renewing else h
 
     def __deepcopy__(self, memo):
         # lightgbm.train deep-copies its params, the objective callable included: the copy
@@ -170,10 +192,14 @@ class AdapterCallable:
         return self
 
     def __getstate__(self):
-        return {name: getattr(self, name) for name in self._state}
+        flags = {"leaves_arranged": self.leaves_arranged, "renewing": self.renewing}
+        return {name: getattr(self, name) for name in self._state} | flags
 
     def __setstate__(self, state):
+        state = dict(state)
+        flags = {name: state.pop(name, False) for name in ("leaves_arranged", "renewing")}
         self.__init__(**state)
+        self.__dict__.update(flags)
 
 
 # ---- leaf renewal (losses with ``renews_leaves``) ---------------------------------------------

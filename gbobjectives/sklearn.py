@@ -421,7 +421,7 @@ class GBQuantileRegressor(GBRegressor):
         calibration_size=0.25,
         cv=5,
         hessian=None,
-        renew_leaves=False,
+        renew_leaves=True,
         backend="xgboost",
         n_estimators=100,
         learning_rate=0.1,

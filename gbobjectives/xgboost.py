@@ -82,6 +82,8 @@ class Objective(_DeviceAware):
         d = self._inputs(predt, dtrain)
         if self.renewal is not None:
             predt = self.renewal.training_scores(predt, d)
+        else:
+            self._check_leaves()
         with self._threads:
             return self._grad_hess(d, self._raw(predt))
 
@@ -282,6 +284,18 @@ def native_quantile_leaves():
     return tuple(int(p) for p in re.findall(r"\d+", xgboost.__version__)[:2]) < NATIVE_QUANTILE_LEAVES_BEFORE
 
 
+def _native_renewal(loss):
+    """Whether XGBoost renews this loss's leaves itself (a quantile loss, XGBoost before 3.4)."""
+    return loss.renews_leaves and loss.leaf_quantile_levels is not None and native_quantile_leaves()
+
+
+def _native_renewal_params(loss, params):
+    """``params`` with XGBoost's quantile objective configured, so that its renewal sets the
+    leaves of the trees our gradients grow (the gradients stay ours)."""
+    levels = list(loss.leaf_quantile_levels)
+    return {**params, "objective": "reg:quantileerror", "quantile_alpha": levels[0] if len(levels) == 1 else levels}
+
+
 def _learning_rate(params):
     for name in ("learning_rate", "eta"):
         if name in params:
@@ -314,8 +328,10 @@ def train(
     runs on the trees the Python objective's gradients built, at no cost per round; on the GPU
     it is XGBoost's GPU renewal, not yet run by this package's tests); otherwise by
     ``LeafRenewal`` (CPU only). XGBoost's renewal takes, with
-    weights, the same weighted quantile as ``Quantile.leaf_value``; without weights, it
-    interpolates between the two order statistics around ``alpha (n + 1)``.
+    weights, the same weighted quantile as ``Quantile.leaf_value``; without weights it would
+    interpolate between the two order statistics around ``alpha (n + 1)``, so unweighted data
+    gets unit weights for the training (removed again after it): every route renews to the
+    same value, and weights equal repeated rows.
 
     Parameters
     ----------
@@ -356,15 +372,13 @@ def train(
     w = training.none_if_empty(dtrain.get_weight())
     params, kwargs, bound, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads, num_boost_round)
     renewal: LeafRenewal | None = None
-    if bound.renews_leaves and bound.leaf_quantile_levels is not None and native_quantile_leaves():
-        levels = list(bound.leaf_quantile_levels)
-        params = {
-            **params,
-            "objective": "reg:quantileerror",
-            "quantile_alpha": levels[0] if len(levels) == 1 else levels,
-        }
-    elif bound.renews_leaves and isinstance(kwargs["obj"], Objective) and kwargs["obj"].device == "cpu":
-        renewal = kwargs["obj"].renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
+    obj = kwargs["obj"]
+    renewing = False
+    if _native_renewal(bound):
+        params, renewing = _native_renewal_params(bound, params), True
+    elif bound.renews_leaves and isinstance(obj, Objective) and obj.device == "cpu":
+        renewal = obj.renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
+        renewing = True
         if isinstance(kwargs["custom_metric"], Metric):
             kwargs["custom_metric"].renewal = renewal
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
@@ -377,10 +391,22 @@ def train(
             UserWarning,
             stacklevel=2,
         )
-    if features is None:
-        booster = xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
-    else:
-        booster = train_resident(params, dtrain, num_boost_round, features, evals=evals, **kwargs)
+    if isinstance(obj, training.AdapterCallable):
+        obj.leaves_arranged, obj.renewing = True, renewing
+    # XGBoost's renewal interpolates between order statistics when the data has no weights,
+    # and takes Quantile.leaf_value's weighted quantile when it has: unit weights for the
+    # training make every route renew to one definition (and weights equal repeated rows)
+    unit = renewing and renewal is None and w is None
+    if unit:
+        dtrain.set_weight(np.ones(dtrain.num_row()))
+    try:
+        if features is None:
+            booster = xgboost.train(params, dtrain, num_boost_round, evals=evals, **kwargs)
+        else:
+            booster = train_resident(params, dtrain, num_boost_round, features, evals=evals, **kwargs)
+    finally:
+        if unit:
+            dtrain.set_weight(np.empty(0))
     return booster if renewal is None else renewal.finish(booster)
 
 
@@ -484,7 +510,11 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
     """``xgboost.dask.train`` with this loss. ``labels`` / ``sample_weight``: the dask arrays
     the ``DaskDMatrix`` was built from; the start (``base_score``) and class-balanced counts
     are computed from all of them (gathered once to the client: 8 bytes a row), then every
-    worker runs the same objective on its partitions.
+    worker runs the same objective on its partitions. A quantile loss's leaves are renewed by
+    XGBoost's own distributed renewal (before 3.4): each leaf gets the mean of the workers'
+    quantiles of their rows in it, as ``reg:quantileerror`` has on dask, so the model is close
+    to, not equal to, the single-machine one; from XGBoost 3.4 on they keep the Newton steps
+    (with a warning).
     """
     import warnings
 
@@ -493,17 +523,22 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
     y = np.asarray(labels.compute())
     w = None if sample_weight is None else np.asarray(sample_weight.compute())
     loss = training.get_loss(loss)
-    if loss.renews_leaves:
+    if loss.renews_leaves and not _native_renewal(loss):
         warnings.warn(
-            "leaf renewal needs every row's leaf on one machine: with xgboost.dask the leaves keep "
-            "the curvature's Newton steps (renew_leaves=False)",
+            "leaf renewal on xgboost.dask needs XGBoost's own (before 3.4): the leaves keep the "
+            "curvature's Newton steps (renew_leaves=False trains that model without this warning)",
             UserWarning,
             stacklevel=2,
         )
         loss = type(loss)(**(loss.parameters() | {"renew_leaves": False}))
     if loss.adaptive:
         return _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs)
-    params, kwargs, _, _ = _setup(loss, params, y, w, True, kwargs)
+    params, kwargs, bound, _ = _setup(loss, params, y, w, True, kwargs)
+    renewing = _native_renewal(bound)
+    if renewing:  # XGBoost's distributed renewal: per leaf, the workers' quantiles averaged
+        params = _native_renewal_params(bound, params)
+    if isinstance(kwargs["obj"], training.AdapterCallable):
+        kwargs["obj"].leaves_arranged, kwargs["obj"].renewing = True, renewing
     return xgboost.dask.train(client, params, dtrain, num_boost_round, **kwargs)
 
 

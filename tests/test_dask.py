@@ -32,8 +32,9 @@ def _data(n=2000):
     return X, y, w
 
 
-# the quantile residual scale is fixed from the whole training set, so workers agree
-@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.Quantile([0.1, 0.9])])
+# the quantile residual scale is fixed from the whole training set, so workers agree (the
+# leaves' Newton steps: renewal on dask averages the workers' quantiles, tested below)
+@pytest.mark.parametrize("loss", [gb.Huber(1.0), gb.Quantile([0.1, 0.9], renew_leaves=False)])
 def test_xgboost_dask_matches_single_machine(client, loss):
     X, y, w = _data()
     dX, dy, dw = (da.from_array(a, chunks=500) for a in (X, y, w))
@@ -48,6 +49,32 @@ def test_xgboost_dask_matches_single_machine(client, loss):
     saved = np.array([float(v) for v in config.strip("[]").split(",")])
     np.testing.assert_allclose(saved, gx.training.start(loss, y, w), rtol=1e-6)
     assert out["history"]["train"][f"{loss.name}-loss"][-1] < out["history"]["train"][f"{loss.name}-loss"][0]
+
+
+def test_xgboost_dask_renews_as_its_own_quantile_objective(client):
+    """A renewing quantile loss on dask is renewed by XGBoost's own distributed renewal: with a
+    constant curvature it trains reg:quantileerror's dask model, and renewal changes the model."""
+    gx_native = gx.native_quantile_leaves()
+    if not gx_native:
+        pytest.skip("this XGBoost renews no leaves itself")
+    X, y, w = _data()
+    dX, dy, dw = (da.from_array(a, chunks=500) for a in (X, y, w))
+    dtrain = xgb.dask.DaskDMatrix(client, dX, dy, weight=dw)
+    loss = gb.Quantile(0.8, hessian="constant")
+    start = float(gx.training.start(loss, y, w)[0])
+    params = {"max_depth": 3, "tree_method": "hist", "base_score": start}
+    dpredict = xgb.dask.DaskDMatrix(client, dX)
+
+    def margins(booster):
+        return xgb.dask.predict(client, booster, dpredict, output_margin=True).compute()
+
+    ours = gx.dask_train(client, loss, params, dtrain, dy, dw, num_boost_round=10)["booster"]
+    theirs = xgb.dask.train(
+        client, params | {"objective": "reg:quantileerror", "quantile_alpha": 0.8}, dtrain, num_boost_round=10
+    )["booster"]
+    np.testing.assert_allclose(margins(ours), margins(theirs), rtol=1e-5, atol=1e-4)
+    plain = gx.dask_train(client, gb.Quantile(0.8, hessian="constant", renew_leaves=False), params, dtrain, dy, dw, 10)
+    assert np.abs(margins(plain["booster"]) - margins(theirs)).max() > 0.1
 
 
 # an adaptive scale is re-estimated every round from all rows' residuals, not each worker's own

@@ -3,6 +3,8 @@ leaf holds learning_rate x the exact weighted quantile of its training rows' res
 objective and the metric see the renewed margins, and saved models predict them. The raw data
 is never needed (Datasets free it after construction)."""
 
+import itertools
+
 import lightgbm as lgb
 import numpy as np
 import pytest
@@ -108,10 +110,10 @@ def test_tied_leaf_values_are_told_apart():
     assert len(set(values)) == len(values)  # after renewal, no two leaves share a value
 
 
-def test_lightgbm_estimator_renews():
+def test_lightgbm_estimator_renews_by_default():
     X, y, _ = data(800)
-    est = gb.GBQuantileRegressor(alpha=(0.1, 0.9), backend="lightgbm", n_estimators=20, renew_leaves=True).fit(X, y)
-    assert not gb.GBQuantileRegressor().renew_leaves  # off by default (see benchmarks/time_to_quality.py)
+    est = gb.GBQuantileRegressor(alpha=(0.1, 0.9), backend="lightgbm", n_estimators=20).fit(X, y)
+    assert est.renew_leaves and gb.Quantile().renew_leaves  # on by default (benchmarks/time_to_quality.py)
     leaves = est.booster_.predict(X, pred_leaf=True)
     last = est.booster_.predict(X, raw_score=True, num_iteration=19)
     rows = leaves[:, 19 * 2 + 1] == leaves[0, 19 * 2 + 1]
@@ -120,58 +122,97 @@ def test_lightgbm_estimator_renews():
 
 
 def test_leaf_values_are_numpys_weighted_inverted_cdf_quantiles():
-    """The one-pass kernel against np.quantile leaf by leaf: ties, zero weights, a leaf of one
-    row, a leaf without rows (keeps its value) and one of zero total weight (keeps it too)."""
+    """The kernel against np.quantile leaf by leaf: ties, zero weights, a leaf of one row, a
+    leaf without rows (keeps its value) and one of zero total weight (keeps it too), a leaf of
+    one value repeated; residuals with many ties and without; levels at which alpha x (a leaf's
+    count) is a whole number (the steps of the inverted CDF)."""
     rng = np.random.default_rng(5)
     n, n_leaves = 3000, 40
-    residual = np.round(rng.standard_t(2, n), 1)  # many ties
-    leaf = rng.integers(0, n_leaves - 3, n)
+    leaf = rng.integers(0, n_leaves - 4, n)
     leaf[0] = n_leaves - 2  # a leaf of one row
     leaf[1:3] = n_leaves - 1  # a leaf of zero weight; leaf n_leaves - 3 has no rows
+    leaf[3:40] = n_leaves - 4  # a leaf of one value (set below)
     w = rng.uniform(0.0, 2.0, n) * (rng.random(n) > 0.2)
     w[1:3] = 0.0
-    for alpha in (0.05, 0.5, 0.9, 0.999):
-        for weight in (None, w):
-            loss = gb.Quantile(alpha)
-            got = loss.leaf_values(residual, weight, leaf, np.full(n_leaves, -7.0), 0)
-            for m in range(n_leaves):
-                rows = leaf == m
-                wm = np.ones(rows.sum()) if weight is None else weight[rows]
-                if not rows.any() or wm.sum() == 0:
-                    assert got[m] == -7.0
-                    continue
-                want = np.quantile(residual[rows], alpha, weights=wm, method="inverted_cdf")
-                assert got[m] == want, (alpha, m)
-            assert loss.leaf_value(residual[:500], None if weight is None else weight[:500], 0) == np.quantile(
-                residual[:500], alpha, weights=None if weight is None else weight[:500], method="inverted_cdf"
-            )
+    ties = np.round(rng.standard_t(2, n), 1)
+    for residual, alpha, weight in itertools.product(
+        (ties, rng.standard_t(2, n)), (0.05, 0.25, 0.5, 0.9, 0.999), (None, w)
+    ):
+        residual[3:40] = 1.5
+        loss = gb.Quantile(alpha)
+        got = loss.leaf_values(residual, weight, leaf, np.full(n_leaves, -7.0), 0)
+        for m in range(n_leaves):
+            rows = leaf == m
+            wm = np.ones(rows.sum()) if weight is None else weight[rows]
+            if not rows.any() or wm.sum() == 0:
+                assert got[m] == -7.0
+                continue
+            want = np.quantile(residual[rows], alpha, weights=wm, method="inverted_cdf")
+            assert got[m] == want, (alpha, m)
+        first = slice(0, 500)
+        wf = None if weight is None else weight[first]
+        want = np.quantile(residual[first], alpha, weights=wf, method="inverted_cdf")
+        assert loss.leaf_value(residual[first], wf, 0) == want
 
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_renewing_majorizer_curvature_counts_rows(alpha, weighted):
-    """Under renewal the majorizer only chooses the splits: its curvature is rescaled per
-    output to a mean of the mean weight (the natives' constant curvature has that mean), so
-    that lambda and min_child_weight count rows all through training. The gradient, the
-    relative curvatures and the constant-curvature mode are unchanged."""
+    """Under renewal the majorizer only chooses the splits: the adapters hand the booster its
+    curvature rescaled per output to a mean of the mean weight (``split_curvature``; the
+    natives' constant curvature has that mean), so that lambda and min_child_weight count rows
+    all through training. ``grad_hess`` itself (the loss's derivatives) is the same with and
+    without renewal, the relative curvatures are kept, and a constant curvature is as it is."""
     rng = np.random.default_rng(3)
     n = 500
     y = rng.standard_t(3, n) * 50
     raw = rng.normal(size=(n, np.size(alpha))) if np.ndim(alpha) else rng.normal(size=n)
     w = rng.uniform(0.2, 3.0, n) if weighted else None
-    plain = gb.Quantile(alpha).with_scale(y, w)
-    renewing = gb.Quantile(alpha, renew_leaves=True).with_scale(y, w)
+    plain = gb.Quantile(alpha, renew_leaves=False).with_scale(y, w)
+    renewing = gb.Quantile(alpha).with_scale(y, w)
     g0, h0 = plain.grad_hess(y, raw, w)
     g1, h1 = renewing.grad_hess(y, raw, w)
     np.testing.assert_array_equal(g1, g0)
+    np.testing.assert_array_equal(h1, h0)
+    h2 = renewing.split_curvature(h1.copy(), w)
     target = 1.0 if w is None else w.mean()
-    np.testing.assert_allclose(np.atleast_2d(h1.T).mean(axis=1), target, rtol=1e-12)
-    ratio = np.atleast_2d((h1 / h0).T)
+    np.testing.assert_allclose(np.atleast_2d(h2.T).mean(axis=1), target, rtol=1e-12)
+    ratio = np.atleast_2d((h2 / h0).T)
     np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1], ratio.shape), rtol=1e-12)  # one factor a column
     assert np.abs(np.atleast_2d(h0.T).mean(axis=1) - target).max() > 0.1  # the test can fail
-    c0 = gb.Quantile(alpha, hessian="constant").grad_hess(y, raw, w)[1]
-    c1 = gb.Quantile(alpha, hessian="constant", renew_leaves=True).grad_hess(y, raw, w)[1]
-    np.testing.assert_array_equal(c1, c0)
+    c = gb.Quantile(alpha, hessian="constant").grad_hess(y, raw, w)[1]
+    np.testing.assert_array_equal(gb.Quantile(alpha, hessian="constant").split_curvature(c.copy(), w), c)
+
+
+def test_objectives_hand_over_the_split_curvature_only_when_leaves_are_renewed():
+    """The rescaled curvature goes to the booster only in a training that renews the leaves;
+    a bare objective passed to the booster (no renewal: it warns) hands over the loss's own,
+    whose Newton steps are then the leaf values."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 3))
+    y = X[:, 0] * 30 + rng.standard_t(3, 400) * 10
+    loss = gb.Quantile(0.9).with_scale(y)
+    raw = np.full(400, np.quantile(y, 0.9))
+    ds = lgb.Dataset(X, y).construct()
+    bare = gl.objective(loss)
+    with pytest.warns(UserWarning, match="renews its leaves only"):
+        _, h = bare(raw, ds)
+    np.testing.assert_allclose(h, loss.grad_hess(y, raw)[1], rtol=1e-5)  # float32
+    trained = []
+    real = gl.Objective.__call__
+
+    def spy(self, preds, data):
+        out = real(self, preds, data)
+        trained.append(np.array(out[1]))
+        return out
+
+    gl.Objective.__call__ = spy
+    try:
+        gl.train(loss, {"verbosity": -1, "learning_rate": LR}, lgb.Dataset(X, y), 2)
+    finally:
+        gl.Objective.__call__ = real
+    assert trained[0].mean() == pytest.approx(1.0, rel=1e-3)  # rescaled to the mean weight (and tie-broken)
+    assert abs(h.mean() - 1.0) > 0.05  # the loss's own is not
 
 
 # ---- XGBoost ---------------------------------------------------------------------------------
@@ -201,19 +242,23 @@ def test_xgboost_parity_with_its_own_quantile_objective(alpha, weighted):
         pytest.skip("this XGBoost renews no leaves itself")
     X, y, w = data(800)
     d = xgb.DMatrix(X, y, weight=w if weighted else None)
-    loss = gb.Quantile(alpha, hessian="constant", renew_leaves=True)
+    loss = gb.Quantile(alpha, hessian="constant")
     start = training.start(training.bind(loss, y, None, w if weighted else None), y, w if weighted else None)
     params = {"learning_rate": LR, "max_depth": 4, "base_score": start.tolist() if start.size > 1 else float(start[0])}
     ours = gx.train(loss, params, d, 20)
-    native = xgb.train(params | {"objective": "reg:quantileerror", "quantile_alpha": alpha}, d, 20)
+    # unweighted: gx.train gives the data unit weights (one quantile definition), so the native does too
+    dn = d if weighted else xgb.DMatrix(X, y, weight=np.ones(len(y)))
+    native = xgb.train(params | {"objective": "reg:quantileerror", "quantile_alpha": alpha}, dn, 20)
     np.testing.assert_allclose(ours.predict(d), native.predict(d), rtol=1e-6, atol=1e-4)
-    without = gx.train(gb.Quantile(alpha, hessian="constant"), params, d, 20)  # the test can fail
+    without = gx.train(gb.Quantile(alpha, hessian="constant", renew_leaves=False), params, d, 20)  # the test can fail
     assert np.abs(without.predict(d) - native.predict(d)).max() > 1.0
 
 
-def test_xgboost_unweighted_renewal_interpolates():
-    """Without weights XGBoost's renewal interpolates between the order statistics around
-    alpha (n + 1) (np.quantile's "weibull"); LeafRenewal takes the smallest minimiser."""
+def test_xgboost_unweighted_renewal_is_the_inverted_cdf_quantile_too():
+    """Without weights XGBoost's own renewal interpolates between the order statistics around
+    alpha (n + 1) (np.quantile's "weibull"); ``gx.train`` gives the data unit weights for the
+    training, so the leaves are Quantile.leaf_value's smallest minimiser, as on every other
+    route, and the DMatrix has no weights again afterwards."""
     import xgboost as xgb
 
     from gbobjectives import xgboost as gx
@@ -222,17 +267,18 @@ def test_xgboost_unweighted_renewal_interpolates():
         pytest.skip("this XGBoost renews no leaves itself")
     X, y, _ = data()
     d = xgb.DMatrix(X, y)
-    booster = gx.train(gb.Quantile(0.9, renew_leaves=True), {"learning_rate": LR, "max_depth": 3}, d, 1)
+    booster = gx.train(gb.Quantile(0.9), {"learning_rate": LR, "max_depth": 3}, d, 1)
+    assert d.get_weight().size == 0
     start = float(np.quantile(y, 0.9, method="inverted_cdf"))  # Quantile's optimal constant
     out = booster.predict(d, output_margin=True) - start  # the first tree's output per row
     leaves = booster.predict(d, pred_leaf=True).ravel()
     differ = 0
     for leaf in np.unique(leaves):
         rows = leaves == leaf
-        want = LR * np.quantile(y[rows] - start, 0.9, method="weibull")
+        want = LR * np.quantile(y[rows] - start, 0.9, method="inverted_cdf")
         np.testing.assert_allclose(out[rows], want, rtol=1e-5, atol=1e-3)
-        differ += abs(want - LR * np.quantile(y[rows] - start, 0.9, method="inverted_cdf")) > 1e-2
-    assert differ  # the two definitions differ on these leaves
+        differ += abs(want - LR * np.quantile(y[rows] - start, 0.9, method="weibull")) > 1e-2
+    assert differ  # the two definitions differ on these leaves: the test can fail
 
 
 @pytest.mark.usefixtures("xgboost_route")

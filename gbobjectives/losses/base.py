@@ -170,6 +170,11 @@ class Loss:
     def inverse_link(self, raw: ArrayLike) -> np.ndarray:
         return np.asarray(raw)
 
+    def split_curvature(self, h, sample_weight=None):
+        """The curvature handed to the booster when the adapters renew the leaves (it then only
+        chooses the splits), from ``grad_hess``'s ``h``, in place; by default ``h`` itself."""
+        return h
+
     def leaf_value(self, residual, weight, column):
         """The optimal constant step of a leaf from its rows' residuals ``y - raw`` (and
         weights, or None) for output ``column``; only for losses with ``renews_leaves``."""

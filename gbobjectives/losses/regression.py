@@ -464,7 +464,7 @@ class Quantile(_Regression):
     default_hessian = "majorizer"
     _param_names = ("alpha", "hessian", "scale", "eps_rel", "renew_leaves")
 
-    def __init__(self, alpha=0.5, hessian=None, scale=None, eps_rel=0.01, renew_leaves=False):
+    def __init__(self, alpha=0.5, hessian=None, scale=None, eps_rel=0.01, renew_leaves=True):
         if not isinstance(renew_leaves, bool | np.bool_):
             raise ValueError(f"renew_leaves must be True or False, got {renew_leaves!r}")
         self.renew_leaves = bool(renew_leaves)
@@ -493,12 +493,13 @@ class Quantile(_Regression):
     def renews_leaves(self):
         return self.renew_leaves
 
-    def grad_hess(self, y, raw, sample_weight=None, *, dtype=None, out=None):
-        g, h = super().grad_hess(y, raw, sample_weight, dtype=dtype, out=out)
-        if self.renew_leaves and self.hessian == "majorizer":
+    def split_curvature(self, h, sample_weight=None):
+        """Under renewal, the majorizer's curvature rescaled per output to a mean of the mean
+        sample weight (see ``renew_leaves``); a constant curvature as it is."""
+        if self.hessian == "majorizer":
             n = validation.as_2d(h).shape[0]
             rescale_columns(h, 1.0 if sample_weight is None else total(sample_weight) / n)
-        return g, h
+        return h
 
     @property
     def leaf_quantile_levels(self):
