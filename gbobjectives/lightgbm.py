@@ -227,7 +227,7 @@ class LeafRenewal:
 def _outputs_match(values, outputs, scores):
     """Whether every row's leaf value is its tree output (its cached score's change) up to the
     rounding of the scores: false when the rows of a leaf not read went to another one."""
-    tol = 1e-9 * (np.max(np.abs(scores), initial=0.0) + np.max(np.abs(values), initial=0.0)) + 1e-300
+    tol = 1e-12 * (np.max(np.abs(scores), initial=0.0) + np.max(np.abs(values), initial=0.0)) + 1e-300
     return bool(np.max(np.abs(values - outputs), initial=0.0) <= tol)
 
 

@@ -403,10 +403,9 @@ class GBQuantileRegressor(GBRegressor):
       every row, so no row is lost to calibration. Coverage is about ``1 - a`` in practice; the worst-case guarantee of
       cross-conformal methods is ``1 - 2a``. Costs ``cv + 1`` trainings.
 
-    hessian, renew_leaves: as in ``Quantile`` (``renew_leaves=True`` renews every leaf to the
-    exact quantile of its rows' residuals, as the natives do: fewer rounds at a small learning
-    rate; on XGBoost before 3.4 at no cost per round, on LightGBM 0.2-0.7 ms a round per
-    level for 2,000-10,000 rows).
+    hessian, renew_leaves: as in ``Quantile`` (``renew_leaves=True``, the default, renews
+    every leaf to the exact quantile of its rows' residuals, as the natives do; ``False`` keeps
+    the curvature's Newton steps, which need many more rounds).
 
     Sample weights weight the training and the scores' quantile (the finite-sample guarantee is
     for unweighted exchangeable rows). Early stopping uses ``eval_set`` in every training.

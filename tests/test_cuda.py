@@ -95,7 +95,7 @@ def test_xgboost_objective_on_device_matches_cpu():
     w = rng.uniform(0.5, 2, n)
     d = xgb.DMatrix(X, label=y, weight=w)
     predt = rng.normal(size=n).astype(np.float32)
-    loss = gb.Quantile(0.3).with_scale(y, w)
+    loss = gb.Quantile(0.3, renew_leaves=False).with_scale(y, w)  # called as a bare objective
     g_cpu, h_cpu = gx.objective(loss)(predt, d)
     obj = gx.objective(loss, device="cuda")
     g, h = obj(predt, d)

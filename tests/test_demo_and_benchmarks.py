@@ -22,6 +22,7 @@ import pytest
         ["-m", "benchmarks.reused_outputs", "--smoke"],
         ["-m", "benchmarks.quality", "--smoke"],
         ["-m", "benchmarks.time_to_quality", "--smoke"],
+        ["-m", "benchmarks.renewal_cost", "--smoke"],
     ],
     ids=[
         "demo",
@@ -37,6 +38,7 @@ import pytest
         "reused_outputs",
         "quality",
         "time_to_quality",
+        "renewal_cost",
     ],
 )
 def test_runs(args):

@@ -30,9 +30,21 @@ def weighted_quantile(x, a, w):
     return x[order][np.searchsorted(cum, a * cum[-1] - 1e-12 * cum[-1])]
 
 
+@pytest.mark.parametrize("counts", ["as counted", "one leaf missed"])
 @pytest.mark.parametrize("hessian", ["majorizer", "constant"])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
-def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha):
+def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha, counts, monkeypatch):
+    """``counts="one leaf missed"``: the leaf count from the split total comes out one short
+    (LightGBM's importance skips splits of zero gain); the rows' outputs then do not match
+    their leaves, and the count is read again from the model text."""
+    if counts == "one leaf missed":
+        real = gl.LeafRenewal._leaf_counts
+
+        def short(self, booster, from_text=False):
+            got = real(self, booster, from_text)
+            return got if from_text or self.k > 1 or self._splits is None else [got[0] - 1]
+
+        monkeypatch.setattr(gl.LeafRenewal, "_leaf_counts", short)
     X, y, w = data()
     loss = gb.Quantile(alpha, hessian=hessian, renew_leaves=True)
     booster = gl.train(loss, {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 4)
@@ -158,11 +170,11 @@ def test_leaf_values_are_numpys_weighted_inverted_cdf_quantiles():
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_renewing_majorizer_curvature_counts_rows(alpha, weighted):
-    """Under renewal the majorizer only chooses the splits: the adapters hand the booster its
-    curvature rescaled per output to a mean of the mean weight (``split_curvature``; the
-    natives' constant curvature has that mean), so that lambda and min_child_weight count rows
-    all through training. ``grad_hess`` itself (the loss's derivatives) is the same with and
-    without renewal, the relative curvatures are kept, and a constant curvature is as it is."""
+    """Under renewal the curvature only chooses the splits: the adapters hand the booster the
+    square root of the majorizer rescaled per output to a mean of the mean weight
+    (``split_curvature``; the natives' constant curvature has that mean), so that lambda and
+    min_child_weight count rows all through training. ``grad_hess`` itself (the loss's
+    derivatives) is the same with and without renewal, and a constant curvature is as it is."""
     rng = np.random.default_rng(3)
     n = 500
     y = rng.standard_t(3, n) * 50
@@ -177,7 +189,7 @@ def test_renewing_majorizer_curvature_counts_rows(alpha, weighted):
     h2 = renewing.split_curvature(h1.copy(), w)
     target = 1.0 if w is None else w.mean()
     np.testing.assert_allclose(np.atleast_2d(h2.T).mean(axis=1), target, rtol=1e-12)
-    ratio = np.atleast_2d((h2 / h0).T)
+    ratio = np.atleast_2d((h2 / np.sqrt(h0)).T)
     np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1], ratio.shape), rtol=1e-12)  # one factor a column
     assert np.abs(np.atleast_2d(h0.T).mean(axis=1) - target).max() > 0.1  # the test can fail
     c = gb.Quantile(alpha, hessian="constant").grad_hess(y, raw, w)[1]
@@ -384,3 +396,22 @@ def test_xgboost_says_when_no_route_renews(monkeypatch):
     own = gx.objective(gb.Quantile(0.9))
     with pytest.warns(UserWarning, match="leaves keep the curvature"):
         gx.train(loss, {"max_depth": 2}, xgb.DMatrix(X, y), 2, obj=lambda p, d: own(p, d))
+
+
+def test_a_bare_objective_says_it_renews_nothing_and_train_is_quiet():
+    """Passed to xgboost.train directly, a renewing loss's objective cannot renew: one warning
+    (not one a round); through gx.train / gl.train no warning at all."""
+    import warnings
+
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    X, y, _ = data(300)
+    with pytest.warns(UserWarning, match="renews its leaves only") as record:
+        xgb.train({"max_depth": 2}, xgb.DMatrix(X, y), 3, obj=gx.objective(gb.Quantile(0.9)))
+    assert sum("renews its leaves only" in str(r.message) for r in record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gx.train(gb.Quantile(0.9), {"max_depth": 2}, xgb.DMatrix(X, y), 3)
+        gl.train(gb.Quantile(0.9), {"verbosity": -1}, lgb.Dataset(X, y), 3)

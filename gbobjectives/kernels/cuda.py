@@ -129,6 +129,15 @@ def _scale_columns(x, factors):
 
 
 @cuda.jit
+def _sqrt_elements(x):
+    n, k = x.shape
+    for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
+        i = idx // k
+        j = idx - i * k
+        x[i, j] = math.sqrt(x[i, j])
+
+
+@cuda.jit
 def _sum_flat(x, out):
     acc = 0.0
     for idx in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
@@ -180,10 +189,12 @@ def mean_abs_residual(y2, z2, w):
 MAX_COLUMNS = 64  # columns rescaled at once (quantile levels per model)
 
 
-def rescale_columns(x, target):
+def rescale_columns(x, target, sqrt=False):
     """Scale each column of the (n, k) device array ``x`` in place to the mean ``target``
-    (a column of mean 0 stays)."""
+    (a column of mean 0 stays); ``sqrt``: the square root of every entry first."""
     n, k = x.shape
+    if sqrt:
+        _sqrt_elements[_blocks(n * k), THREADS](x)
     for j0 in range(0, k, MAX_COLUMNS):
         part = x[:, j0 : j0 + MAX_COLUMNS]
         sums = cuda.to_device(np.zeros(part.shape[1]))

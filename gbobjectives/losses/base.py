@@ -290,13 +290,16 @@ def leaf_quantiles(alpha, residual, weight, leaf, out):
     return out
 
 
-def rescale_columns(h, target):
+def rescale_columns(h, target, sqrt=False):
     """Scale each column of ``h`` (1-D: one column) in place so that its mean over the rows is
-    ``target``, on the array's own device; a column of mean 0 stays."""
+    ``target``, on the array's own device; a column of mean 0 stays. ``sqrt``: take the square
+    root of every entry first."""
     h2 = validation.as_2d(h)
     if validation.is_device(h):
-        validation.cuda_kernels().rescale_columns(h2, target)
+        validation.cuda_kernels().rescale_columns(h2, target, sqrt)
         return h
+    if sqrt:
+        np.sqrt(h2, out=h2)
     mean = h2.mean(axis=0, dtype=np.float64)
     h2 *= np.where(mean > 0, target / np.where(mean > 0, mean, 1.0), 1.0).astype(h2.dtype)
     return h

@@ -437,20 +437,28 @@ class Quantile(_Regression):
     error (without it, on a target in the thousands no child reaches min_child_weight=1 and
     XGBoost never splits). ``"constant"``: 1; ``"exact"``: 0.
 
-    renew_leaves: ``True``: after each tree, ``gbobjectives.xgboost.train`` /
-    ``gbobjectives.lightgbm.train`` set every leaf to the exact weighted alpha-quantile of its
-    training rows' residuals (times the learning rate), as the natives' quantile objectives do:
-    the curvature chooses the splits, the quantile sets the values. It reaches a given
-    validation loss in fewer rounds at a small learning rate, and can overfit sooner
-    (benchmarks/time_to_quality.py). XGBoost before 3.4 renews the leaves itself (at no cost
-    per round; without weights it interpolates between order statistics, see
-    ``gbobjectives.xgboost.train``); elsewhere the adapters do it (LightGBM: 0.2-0.7 ms a
-    round per level for 2,000-10,000 rows). The curvature then only chooses the splits, and the
-    majorizer's is rescaled at each call to a mean of the mean sample weight per output (the
-    mean the natives' constant curvature has), so that XGBoost's ``lambda`` and
-    ``min_child_weight`` count rows all through training instead of fading as the residuals
-    shrink (the majorizer grows like ``scale / |r|``). ``False`` (default): the Newton step of
-    the curvature.
+    renew_leaves: ``True`` (default): after each tree, ``gbobjectives.xgboost.train``,
+    ``gbobjectives.lightgbm.train``, ``gbobjectives.xgboost.dask_train`` and the estimators set
+    every leaf to the exact weighted alpha-quantile of its training rows' residuals (times the
+    learning rate; ``leaf_value``), as the natives' quantile objectives do: the curvature
+    chooses the splits, the quantile sets the values. Without it a leaf's Newton step is a
+    fraction of the quantile's, and the model needs many more rounds (at a small learning rate
+    several times the natives' rounds; benchmarks/time_to_quality.py); with it, it reaches the
+    natives' best validation loss in fewer rounds, and overfits sooner after that (use early
+    stopping). XGBoost before 3.4 renews the leaves itself (also on dask, where it averages the
+    workers' quantiles), on unit weights when the data has none, so that every route renews to
+    ``leaf_value``; elsewhere the adapters do it (CPU). A round costs more: XGBoost's renewal
+    and the adapters' sort the residuals (benchmarks/renewal_cost.py). The curvature handed
+    to the booster is then ``split_curvature``: the square root of the majorizer (the
+    geometric mean of the majorizer and the natives' constant curvature: the majorizer's
+    splits chase the rows far from the quantile, which fits fastest but overfits the tails
+    sooner; the square root reached the natives' best loss in 17 of 24 cases against 12 for
+    the majorizer, benchmarks/time_to_quality.py), rescaled at each call to a mean of the mean
+    sample weight per output (the mean the natives' constant curvature has), so that
+    XGBoost's ``lambda`` and ``min_child_weight`` count rows all through training instead of
+    fading as the residuals shrink. The objective passed to a booster directly (``objective(loss)``) cannot
+    renew, and warns once. ``False``: the Newton step of the curvature (cheaper rounds, many
+    more of them).
 
     scale: the residual scale, in target units; ``eps = eps_rel * scale``. ``None`` (default):
     the weighted mean of ``|y - raw|`` of each column at each call. The adapters fix it once
@@ -494,11 +502,12 @@ class Quantile(_Regression):
         return self.renew_leaves
 
     def split_curvature(self, h, sample_weight=None):
-        """Under renewal, the majorizer's curvature rescaled per output to a mean of the mean
-        sample weight (see ``renew_leaves``); a constant curvature as it is."""
+        """Under renewal, the square root of the majorizer's curvature, rescaled per output to
+        a mean of the mean sample weight (see ``renew_leaves``); a constant curvature as it
+        is."""
         if self.hessian == "majorizer":
             n = validation.as_2d(h).shape[0]
-            rescale_columns(h, 1.0 if sample_weight is None else total(sample_weight) / n)
+            rescale_columns(h, 1.0 if sample_weight is None else total(sample_weight) / n, sqrt=True)
         return h
 
     @property
