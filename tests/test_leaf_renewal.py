@@ -171,7 +171,8 @@ def test_leaf_values_are_numpys_weighted_inverted_cdf_quantiles():
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_renewing_majorizer_curvature_counts_rows(alpha, weighted):
     """Under renewal the curvature only chooses the splits: the adapters hand the booster the
-    square root of the majorizer rescaled per output to a mean of the mean weight
+    square root of the majorizer (unweighted, times the weight) rescaled per output to a mean
+    of the mean weight
     (``split_curvature``; the natives' constant curvature has that mean), so that lambda and
     min_child_weight count rows all through training. ``grad_hess`` itself (the loss's
     derivatives) is the same with and without renewal, and a constant curvature is as it is."""
@@ -189,7 +190,9 @@ def test_renewing_majorizer_curvature_counts_rows(alpha, weighted):
     h2 = renewing.split_curvature(h1.copy(), w)
     target = 1.0 if w is None else w.mean()
     np.testing.assert_allclose(np.atleast_2d(h2.T).mean(axis=1), target, rtol=1e-12)
-    ratio = np.atleast_2d((h2 / np.sqrt(h0)).T)
+    ww = 1.0 if w is None else (w[:, None] if h0.ndim == 2 else w)
+    # the square root of each row's unweighted curvature, times its weight (weights = repeats)
+    ratio = np.atleast_2d((h2 / (ww * np.sqrt(h0 / ww))).T)
     np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :1], ratio.shape), rtol=1e-12)  # one factor a column
     assert np.abs(np.atleast_2d(h0.T).mean(axis=1) - target).max() > 0.1  # the test can fail
     c = gb.Quantile(alpha, hessian="constant").grad_hess(y, raw, w)[1]

@@ -129,12 +129,13 @@ def _scale_columns(x, factors):
 
 
 @cuda.jit
-def _sqrt_elements(x):
+def _sqrt_elements(x, w):
+    """x[i, j] = sqrt(x[i, j] w[i]); an empty ``w``: weight 1."""
     n, k = x.shape
+    weighted = w.shape[0] > 0
     for idx in range(cuda.grid(1), n * k, cuda.gridsize(1)):
         i = idx // k
-        j = idx - i * k
-        x[i, j] = math.sqrt(x[i, j])
+        x[i, idx - i * k] = math.sqrt(x[i, idx - i * k] * (w[i] if weighted else 1.0))
 
 
 @cuda.jit
@@ -189,12 +190,14 @@ def mean_abs_residual(y2, z2, w):
 MAX_COLUMNS = 64  # columns rescaled at once (quantile levels per model)
 
 
-def rescale_columns(x, target, sqrt=False):
+def rescale_columns(x, target, sqrt=False, weight=None):
     """Scale each column of the (n, k) device array ``x`` in place to the mean ``target``
-    (a column of mean 0 stays); ``sqrt``: the square root of every entry first."""
+    (a column of mean 0 stays); ``sqrt``: first the square root of every entry times its row's
+    ``weight`` (a device array; None: 1)."""
     n, k = x.shape
     if sqrt:
-        _sqrt_elements[_blocks(n * k), THREADS](x)
+        w = cuda.device_array(0, np.float64) if weight is None else weight
+        _sqrt_elements[_blocks(n * k), THREADS](x, w)
     for j0 in range(0, k, MAX_COLUMNS):
         part = x[:, j0 : j0 + MAX_COLUMNS]
         sums = cuda.to_device(np.zeros(part.shape[1]))

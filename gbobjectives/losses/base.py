@@ -290,15 +290,19 @@ def leaf_quantiles(alpha, residual, weight, leaf, out):
     return out
 
 
-def rescale_columns(h, target, sqrt=False):
+def rescale_columns(h, target, sqrt=False, weight=None):
     """Scale each column of ``h`` (1-D: one column) in place so that its mean over the rows is
-    ``target``, on the array's own device; a column of mean 0 stays. ``sqrt``: take the square
-    root of every entry first."""
+    ``target``, on the array's own device; a column of mean 0 stays. ``sqrt``: first replace
+    every entry by the square root of itself times its row's ``weight`` (None: 1): for a
+    weighted curvature ``w m`` that is ``w sqrt(m)``, so that a weight still counts as that many
+    repeated rows."""
     h2 = validation.as_2d(h)
     if validation.is_device(h):
-        validation.cuda_kernels().rescale_columns(h2, target, sqrt)
+        validation.cuda_kernels().rescale_columns(h2, target, sqrt, weight)
         return h
     if sqrt:
+        if weight is not None:
+            h2 *= np.asarray(weight, h2.dtype)[:, None]
         np.sqrt(h2, out=h2)
     mean = h2.mean(axis=0, dtype=np.float64)
     h2 *= np.where(mean > 0, target / np.where(mean > 0, mean, 1.0), 1.0).astype(h2.dtype)

@@ -502,12 +502,14 @@ class Quantile(_Regression):
         return self.renew_leaves
 
     def split_curvature(self, h, sample_weight=None):
-        """Under renewal, the square root of the majorizer's curvature, rescaled per output to
-        a mean of the mean sample weight (see ``renew_leaves``); a constant curvature as it
+        """Under renewal, the square root of the majorizer's curvature (of each row's unweighted
+        curvature, times its weight: weights stay repeated rows), rescaled per output to a
+        mean of the mean sample weight (see ``renew_leaves``); a constant curvature as it
         is."""
         if self.hessian == "majorizer":
             n = validation.as_2d(h).shape[0]
-            rescale_columns(h, 1.0 if sample_weight is None else total(sample_weight) / n, sqrt=True)
+            target = 1.0 if sample_weight is None else total(sample_weight) / n
+            rescale_columns(h, target, sqrt=True, weight=sample_weight)
         return h
 
     @property
