@@ -203,24 +203,36 @@ class AdapterCallable:
 
 
 # ---- leaf renewal (losses with ``renews_leaves``) ---------------------------------------------
-def leaf_of_rows(leaf_values, outputs):
+class LeafLookup:
     """Which leaf each row fell in, from the tree's output for the row (the change of its
     cached score) and the tree's leaf values: the nearest value (a cached score changes by the
     leaf value up to rounding). Leaves with equal values are told apart by nothing: their rows
-    all go to the lowest-numbered one (``same_value_leaves`` maps the others to it)."""
-    leaf_values = np.asarray(leaf_values, np.float64)
-    order = np.argsort(leaf_values, kind="stable")
-    v = leaf_values[order]
-    pos = cpu.count_below(
-        (v[1:] + v[:-1]) / 2, np.ascontiguousarray(outputs, np.float64), np.empty(len(outputs), np.intp)
-    )
-    return same_value_leaves(leaf_values)[order[pos]]
+    all go to the lowest-numbered one (``same``: for each leaf, the lowest-numbered leaf of its
+    value). Built once per tree, called once per data set."""
+
+    def __init__(self, leaf_values):
+        leaf_values = np.asarray(leaf_values, np.float64)
+        order = np.argsort(leaf_values, kind="stable")
+        v = leaf_values[order]
+        self.mid = (v[1:] + v[:-1]) / 2
+        first = np.r_[True, v[1:] != v[:-1]]  # a new value starts (stable: its lowest leaf first)
+        self.same = np.empty(len(order), np.intp)
+        self.same[order] = order[first][np.cumsum(first) - 1]
+        self._leaf = self.same[order]
+
+    def __call__(self, outputs):
+        outputs = np.ascontiguousarray(outputs, np.float64)
+        return self._leaf[cpu.count_below(self.mid, outputs, np.empty(len(outputs), np.intp))]
+
+
+def leaf_of_rows(leaf_values, outputs):
+    """``LeafLookup(leaf_values)(outputs)``: each row's leaf, for one data set."""
+    return LeafLookup(leaf_values)(outputs)
 
 
 def same_value_leaves(leaf_values):
     """For each leaf, the lowest-numbered leaf with the same value (itself when unique)."""
-    _, first, inverse = np.unique(leaf_values, return_index=True, return_inverse=True)
-    return first[inverse]
+    return LeafLookup(leaf_values).same
 
 
 def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):

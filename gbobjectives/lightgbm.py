@@ -79,6 +79,8 @@ class Metric(_DatasetAware):
 # the leaf counts of a model string's trees, in order (the text format's "num_leaves=" lines;
 # four times cheaper than dump_model's JSON for one iteration)
 _NUM_LEAVES = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)
+# the resolved num_leaves and max_depth in a model string's "parameters:" section
+_CONFIG = re.compile(r"^\[(num_leaves|max_depth): (-?\d+)\]$", re.MULTILINE)
 
 
 class LeafRenewal:
@@ -98,8 +100,9 @@ class LeafRenewal:
     def __init__(self, loss, train_set, k, learning_rate):
         self.loss, self.k, self.learning_rate = loss, k, float(learning_rate)
         self.train_set, self.booster, self.done = train_set, None, 0
-        self.trees = []  # per renewed tree: (original leaf values, renewed leaf values)
-        self._splits = None  # the split count of all trees up to the last renewed one (one output)
+        self.trees = []  # per renewed tree: (original leaf values, renewed leaf values, its LeafLookup)
+        self._splits = None  # the split count of all trees up to the last renewed one
+        self._max_leaves = None  # the most leaves a tree can have (num_leaves, max_depth)
         self._state = {}  # id(Dataset) -> [dataset, scores last seen (n, k), correction, iterations seen]
         self.y = np.asarray(train_set.get_label(), np.float64)
         self.w = _weight(train_set)
@@ -144,8 +147,8 @@ class LeafRenewal:
             raise RuntimeError("leaf renewal: a data set was not scored after every iteration")
         delta = cached - entry[1]
         for j in range(self.k):
-            orig, new = self.trees[(it - 1) * self.k + j]
-            leaf = training.leaf_of_rows(orig, delta[:, j]) if leaves is None else leaves[j]
+            orig, new, lookup = self.trees[(it - 1) * self.k + j]
+            leaf = lookup(delta[:, j]) if leaves is None else leaves[j]
             entry[2][:, j] += new[leaf] - orig[leaf]
         entry[1], entry[3] = cached, it
 
@@ -173,37 +176,56 @@ class LeafRenewal:
         cached = captured[0].reshape(entry[1].shape, order="F")
         delta = cached - entry[1]
         residual = self.y[:, None] - (entry[1] + entry[2])
-        sizes = self._leaf_counts(booster)
+        found = self._read_leaves(booster, self._leaf_counts(booster), delta, cached)
+        if found is None:  # a leaf was missed: count again, from the text
+            found = self._read_leaves(booster, self._leaf_counts(booster, from_text=True), delta, cached, check=False)
         leaves = []
-        for j in range(self.k):
+        for j, (orig, lookup, leaf) in enumerate(found):
             tree = self.done * self.k + j
-            orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(sizes[j])])
-            leaf = training.leaf_of_rows(orig, delta[:, j])
-            if not _outputs_match(orig[leaf], delta[:, j], cached[:, j]):  # a leaf was missed: count again
-                sizes = self._leaf_counts(booster, from_text=True)
-                orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(sizes[j])])
-                leaf = training.leaf_of_rows(orig, delta[:, j])
             new = training.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, self.learning_rate)
-            new = new[training.same_value_leaves(orig)]  # leaves of one value share their rows' quantile
+            new = new[lookup.same]  # leaves of one value share their rows' quantile
             for i, value in enumerate(new):
                 booster.set_leaf_output(tree, i, float(value))
-            self.trees.append((orig, new))
+            self.trees.append((orig, new, lookup))
             leaves.append(leaf)
         self.done += 1
         self._account(entry, cached, leaves)
 
+    def _read_leaves(self, booster, sizes, delta, cached, check=True):
+        """Per tree of the newest iteration: (its ``sizes[j]`` leaf values, their LeafLookup,
+        each training row's leaf); ``check``: None when some row's tree output is not its
+        leaf's value (a leaf not read)."""
+        found = []
+        for j in range(self.k):
+            tree = self.done * self.k + j
+            orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(sizes[j])])
+            lookup = training.LeafLookup(orig)
+            leaf = lookup(delta[:, j])
+            if check and not _outputs_match(orig[leaf], delta[:, j], cached[:, j]):
+                return None
+            found.append((orig, lookup, leaf))
+        return found
+
     def _leaf_counts(self, booster, from_text=False):
-        """The leaf counts of the newest iteration's trees. One output: one more than the new
-        tree's splits, from the running total of split counts (LightGBM's feature importance:
-        20 us where the model text takes 200); several, or ``from_text``: the model text."""
-        if self.k == 1 and not from_text:
-            total = int(booster.feature_importance("split", iteration=0).sum())
-            before, self._splits = self._splits, total
-            if before is not None:
+        """The leaf counts of the newest iteration's trees. Their split count comes from the
+        running total of split counts (LightGBM's feature importance: 20 us where the model
+        text takes 200-500). One output: one more than that; several: every tree full when
+        that is k times (the most leaves a tree can have - 1), else, as for ``from_text``,
+        the model text (which also gives that most: num_leaves and max_depth)."""
+        total = int(booster.feature_importance("split", iteration=0).sum())
+        before, self._splits = self._splits, total
+        if before is not None and not from_text:
+            if self.k == 1:
                 return [total - before + 1]
+            if self._max_leaves is not None and total - before == self.k * (self._max_leaves - 1):
+                return [self._max_leaves] * self.k
         text = booster.model_to_string(start_iteration=self.done, num_iteration=1)
-        if self.k == 1:
-            self._splits = int(booster.feature_importance("split", iteration=0).sum())
+        if self._max_leaves is None:
+            config = dict(_CONFIG.findall(text))
+            depth = int(config.get("max_depth", -1))
+            self._max_leaves = int(config["num_leaves"]) if "num_leaves" in config else None
+            if self._max_leaves is not None and depth > 0:
+                self._max_leaves = min(self._max_leaves, 2**depth)
         return [int(c) for c in _NUM_LEAVES.findall(text)]
 
     def before_iteration(self, env):

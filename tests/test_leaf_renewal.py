@@ -34,15 +34,15 @@ def weighted_quantile(x, a, w):
 @pytest.mark.parametrize("hessian", ["majorizer", "constant"])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha, counts, monkeypatch):
-    """``counts="one leaf missed"``: the leaf count from the split total comes out one short
+    """``counts="one leaf missed"``: the leaf count of the first tree comes out one short
     (LightGBM's importance skips splits of zero gain); the rows' outputs then do not match
-    their leaves, and the count is read again from the model text."""
+    their leaves, and the counts are read again from the model text."""
     if counts == "one leaf missed":
         real = gl.LeafRenewal._leaf_counts
 
         def short(self, booster, from_text=False):
             got = real(self, booster, from_text)
-            return got if from_text or self.k > 1 or self._splits is None else [got[0] - 1]
+            return got if from_text else [got[0] - 1, *got[1:]]
 
         monkeypatch.setattr(gl.LeafRenewal, "_leaf_counts", short)
     X, y, w = data()
@@ -61,6 +61,36 @@ def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha,
                 got = booster.get_leaf_output(tree, int(leaf)) - (start[j] if it == 0 else 0.0)
                 assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
         margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+
+
+@pytest.mark.parametrize(("num_leaves", "max_depth"), [(6, -1), (40, 2), (8, 3)])
+def test_full_trees_of_several_outputs_are_counted_without_the_model_text(num_leaves, max_depth, monkeypatch):
+    """Several outputs: when the new trees' split total is k x (the most leaves a tree can
+    have - 1), every tree is full and the model text is not read (it is read on the first
+    iteration, which also gives num_leaves and max_depth); an iteration with a tree not full
+    reads it. Either way the metric follows the renewed leaves."""
+    calls = []
+    real = lgb.Booster.model_to_string
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs.get("num_iteration"))  # one iteration's text: the renewal's
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(lgb.Booster, "model_to_string", spy)
+    X, y, w = data(1200)
+    loss = gb.Quantile([0.1, 0.5, 0.9])
+    ds = lgb.Dataset(X, y, weight=w)
+    record = {}
+    params = {"verbosity": -1, "learning_rate": LR, "num_leaves": num_leaves, "max_depth": max_depth}
+    booster = gl.train(loss, params, ds, 6, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)])
+    monkeypatch.undo()
+    sizes = np.array([t["num_leaves"] for t in booster.dump_model()["tree_info"]]).reshape(6, 3)
+    most = num_leaves if max_depth <= 0 else min(num_leaves, 2**max_depth)
+    not_full = int((sizes[1:] < most).any(axis=1).sum())
+    assert (num_leaves, not_full) != (8, 0)  # the last case has trees not full (its premise)
+    assert calls.count(1) == 1 + not_full
+    (history,) = record["training"].values()
+    assert history[-1] == pytest.approx(loss.mean(y, booster.predict(X), w), rel=1e-7)
 
 
 def test_metric_and_saved_model_follow_the_renewed_leaves(tmp_path):
@@ -165,6 +195,30 @@ def test_leaf_values_are_numpys_weighted_inverted_cdf_quantiles():
         wf = None if weight is None else weight[first]
         want = np.quantile(residual[first], alpha, weights=wf, method="inverted_cdf")
         assert loss.leaf_value(residual[first], wf, 0) == want
+
+
+@pytest.mark.parametrize("pattern", ["ascending", "descending", "constant", "two values", "organ pipe", "random"])
+def test_leaf_quantile_selection_on_ordered_and_tied_residuals(pattern):
+    """The per-leaf selection (a quickselect, no sort) on the orders that defeat naive pivots,
+    on all-tied residuals and on leaves of up to 5,000 rows, unweighted and with integer and
+    real weights, against np.quantile's inverted CDF."""
+    rng = np.random.default_rng(11)
+    for n in (1, 17, 1000, 5000):
+        base = np.arange(n, dtype=np.float64)
+        residual = {
+            "ascending": base,
+            "descending": base[::-1].copy(),
+            "constant": np.full(n, 2.5),
+            "two values": (base % 2) * 3.0,
+            "organ pipe": np.minimum(base, n - 1 - base),
+            "random": rng.standard_t(2, n),
+        }[pattern]
+        leaf = np.zeros(n, np.intp)
+        for weight in (None, rng.integers(1, 4, n).astype(np.float64), rng.uniform(0.1, 2.0, n)):
+            for alpha in (0.05, 0.5, 0.9, 0.999):
+                got = gb.Quantile(alpha).leaf_values(residual, weight, leaf, np.full(1, np.nan), 0)[0]
+                want = np.quantile(residual, alpha, weights=weight, method="inverted_cdf")
+                assert got == want, (n, alpha, weight is None)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

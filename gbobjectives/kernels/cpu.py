@@ -182,14 +182,62 @@ def _mean_abs_residual(y, z, w):
     return out
 
 
-def _leaf_quantiles(alpha, residual, w, leaf, ascending, out):
+@njit(cache=True)
+def _weighted_select(v, wt, lo, hi, threshold):
+    """The smallest value x of ``v[lo:hi]`` whose rows of value <= x weigh ``threshold`` or more
+    (``wt``: the rows' weights, empty: 1; the last value when none reaches it), reordering
+    ``v[lo:hi]`` and ``wt[lo:hi]`` in place. Quickselect with a three-way partition (ties go in
+    one step) around a median-of-three pivot, expected linear time; after 64 partitions the
+    rest is sorted (a bound on the worst case)."""
+    weighted = wt.shape[0] > 0
+    for _ in range(64):
+        if hi - lo <= 16:
+            break
+        x, y, z = v[lo], v[(lo + hi) // 2], v[hi - 1]
+        p = max(min(x, y), min(max(x, y), z))
+        lt, i, gt = lo, lo, hi
+        below, equal = 0.0, 0.0
+        while i < gt:
+            vi = v[i]
+            wi = wt[i] if weighted else 1.0
+            if vi < p:
+                v[i], v[lt] = v[lt], vi
+                if weighted:
+                    wt[i], wt[lt] = wt[lt], wi
+                below += wi
+                lt += 1
+                i += 1
+            elif vi > p:
+                gt -= 1
+                v[i], v[gt] = v[gt], vi
+                if weighted:
+                    wt[i], wt[gt] = wt[gt], wi
+            else:
+                equal += wi
+                i += 1
+        if below >= threshold:
+            hi = lt
+        elif below + equal >= threshold or gt == hi:  # (nothing above p: rounding of the sums)
+            return p
+        else:
+            threshold -= below + equal
+            lo = gt
+    order = np.argsort(v[lo:hi])
+    cum = 0.0
+    for t in range(order.shape[0]):
+        cum += wt[lo + order[t]] if weighted else 1.0
+        if cum >= threshold:
+            return v[lo + order[t]]
+    return v[lo + order[order.shape[0] - 1]]
+
+
+def _leaf_quantiles(alpha, residual, w, leaf, out):
     """Per leaf, the weighted alpha-quantile of its rows' residuals: the smallest residual whose
     cumulative weight (residuals ascending) reaches ``alpha`` times the leaf's total weight
     (``inverted_cdf``; a relative 1e-12 of slack absorbs the rounding of the sums). ``leaf``:
-    each row's leaf, an index into ``out``; ``ascending``: the rows in ascending order of
-    residual; ``w`` None: weight 1. A leaf without rows, or with zero total weight, keeps its
-    value in ``out``. One pass: a stable counting sort of ``ascending`` by leaf leaves each
-    leaf's rows in ascending order of residual."""
+    each row's leaf, an index into ``out``; ``w`` None: weight 1. A leaf without rows, or with
+    zero total weight, keeps its value in ``out``. A counting sort gathers each leaf's rows,
+    then a selection per leaf (``_weighted_select``) finds the quantile without sorting."""
     n = residual.shape[0]
     n_leaves = out.shape[0]
     start = np.zeros(n_leaves + 1, np.int64)
@@ -199,25 +247,20 @@ def _leaf_quantiles(alpha, residual, w, leaf, ascending, out):
         total[leaf[i]] += 1.0 if w is None else w[i]
     for m in range(n_leaves):
         start[m + 1] += start[m]
-    rows = np.empty(n, np.int64)
+    values = np.empty(n)
+    weights = np.empty(0 if w is None else n)
     fill = start[:-1].copy()
-    for t in range(n):
-        i = ascending[t]
-        rows[fill[leaf[i]]] = i
-        fill[leaf[i]] += 1
+    for i in range(n):
+        t = fill[leaf[i]]
+        values[t] = residual[i]
+        if w is not None:
+            weights[t] = w[i]
+        fill[leaf[i]] = t + 1
     for m in prange(n_leaves):
         a, b = start[m], start[m + 1]
         if b == a or total[m] <= 0.0:
             continue
-        threshold = alpha * total[m] * (1.0 - 1e-12)
-        cum = 0.0
-        pick = rows[b - 1]
-        for t in range(a, b):
-            cum += 1.0 if w is None else w[rows[t]]
-            if cum >= threshold:
-                pick = rows[t]
-                break
-        out[m] = residual[pick]
+        out[m] = _weighted_select(values, weights, a, b, alpha * total[m] * (1.0 - 1e-12))
 
 
 def _count_below(mid, x, out):
@@ -373,8 +416,7 @@ def mean_abs_residual(y2, z2, w):
 
 
 def leaf_quantiles(alpha, residual, w, leaf, out):
-    ascending = np.argsort(residual)
-    loop("leaf_quantiles", residual.shape[0])(float(alpha), residual, _none_if_empty(w), leaf, ascending, out)
+    loop("leaf_quantiles", residual.shape[0])(float(alpha), residual, _none_if_empty(w), leaf, out)
 
 
 def count_below(mid, x, out):
