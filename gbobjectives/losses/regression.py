@@ -448,7 +448,7 @@ class Quantile(_Regression):
     stopping). XGBoost before 3.4 renews the leaves itself (also on dask, where it averages the
     workers' quantiles), on unit weights when the data has none, so that every route renews to
     ``leaf_value``; elsewhere the adapters do it (CPU). A round costs more: XGBoost's renewal
-    and the adapters' sort the residuals (benchmarks/renewal_cost.py). The curvature handed
+    sorts the residuals, the adapters select each leaf's quantile (benchmarks/renewal_cost.py). The curvature handed
     to the booster is then ``split_curvature``: the square root of the majorizer (the
     geometric mean of the majorizer and the natives' constant curvature: the majorizer's
     splits chase the rows far from the quantile, which fits fastest but overfits the tails
