@@ -211,7 +211,7 @@ class LeafLookup:
     value). Built once per tree, called once per data set."""
 
     def __init__(self, leaf_values):
-        leaf_values = np.asarray(leaf_values, np.float64)
+        self.values = leaf_values = np.ascontiguousarray(leaf_values, np.float64)
         order = np.argsort(leaf_values, kind="stable")
         v = leaf_values[order]
         self.mid = (v[1:] + v[:-1]) / 2
@@ -220,14 +220,20 @@ class LeafLookup:
         self.same[order] = order[first][np.cumsum(first) - 1]
         self._leaf = self.same[order]
 
-    def __call__(self, outputs):
+    def __call__(self, outputs, scores=None):
+        """Each row's leaf for its tree outputs; with the rows' cached ``scores``, also how many
+        rows are farther from their leaf's value than the scores' rounding allows (0 unless a
+        leaf is missing from the values)."""
         outputs = np.ascontiguousarray(outputs, np.float64)
-        return self._leaf[cpu.count_below(self.mid, outputs, np.empty(len(outputs), np.intp))]
+        scores = outputs if scores is None else np.ascontiguousarray(scores, np.float64)
+        leaf = np.empty(len(outputs), np.intp)
+        bad = cpu.rows_to_leaves(self.mid, self._leaf, self.values, outputs, scores, leaf)
+        return leaf, bad
 
 
 def leaf_of_rows(leaf_values, outputs):
-    """``LeafLookup(leaf_values)(outputs)``: each row's leaf, for one data set."""
-    return LeafLookup(leaf_values)(outputs)
+    """Each row's leaf (``LeafLookup``), for one data set."""
+    return LeafLookup(leaf_values)(outputs)[0]
 
 
 def same_value_leaves(leaf_values):

@@ -100,7 +100,7 @@ class LeafRenewal:
     def __init__(self, loss, train_set, k, learning_rate):
         self.loss, self.k, self.learning_rate = loss, k, float(learning_rate)
         self.train_set, self.booster, self.done = train_set, None, 0
-        self.trees = []  # per renewed tree: (original leaf values, renewed leaf values, its LeafLookup)
+        self.trees = []  # per renewed tree: (renewed minus original leaf values, its LeafLookup)
         self._splits = None  # the split count of all trees up to the last renewed one
         self._max_leaves = None  # the most leaves a tree can have (num_leaves, max_depth)
         self._state = {}  # id(Dataset) -> [dataset, scores last seen (n, k), correction, iterations seen]
@@ -147,9 +147,9 @@ class LeafRenewal:
             raise RuntimeError("leaf renewal: a data set was not scored after every iteration")
         delta = cached - entry[1]
         for j in range(self.k):
-            orig, new, lookup = self.trees[(it - 1) * self.k + j]
-            leaf = lookup(delta[:, j]) if leaves is None else leaves[j]
-            entry[2][:, j] += new[leaf] - orig[leaf]
+            change, lookup = self.trees[(it - 1) * self.k + j]
+            leaf = lookup(delta[:, j])[0] if leaves is None else leaves[j]
+            entry[2][:, j] += change[leaf]
         entry[1], entry[3] = cached, it
 
     def scores(self, preds, data):
@@ -186,7 +186,7 @@ class LeafRenewal:
             new = new[lookup.same]  # leaves of one value share their rows' quantile
             for i, value in enumerate(new):
                 booster.set_leaf_output(tree, i, float(value))
-            self.trees.append((orig, new, lookup))
+            self.trees.append((new - orig, lookup))
             leaves.append(leaf)
         self.done += 1
         self._account(entry, cached, leaves)
@@ -200,8 +200,8 @@ class LeafRenewal:
             tree = self.done * self.k + j
             orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(sizes[j])])
             lookup = training.LeafLookup(orig)
-            leaf = lookup(delta[:, j])
-            if check and not _outputs_match(orig[leaf], delta[:, j], cached[:, j]):
+            leaf, missed = lookup(delta[:, j], cached[:, j])
+            if check and missed:
                 return None
             found.append((orig, lookup, leaf))
         return found
@@ -244,13 +244,6 @@ class LeafRenewal:
         before.before_iteration, before.order = True, 0
         after.order = 0  # before record_evaluation / early_stopping
         return [before, after]
-
-
-def _outputs_match(values, outputs, scores):
-    """Whether every row's leaf value is its tree output (its cached score's change) up to the
-    rounding of the scores: false when the rows of a leaf not read went to another one."""
-    tol = 1e-12 * (np.max(np.abs(scores), initial=0.0) + np.max(np.abs(values), initial=0.0)) + 1e-300
-    return bool(np.max(np.abs(values - outputs), initial=0.0) <= tol)
 
 
 def objective(loss: Loss | str, kernel_threads: training.Threads = training.LIGHTGBM_KERNEL_THREADS) -> Objective:

@@ -263,17 +263,25 @@ def _leaf_quantiles(alpha, residual, w, leaf, out):
         out[m] = _weighted_select(values, weights, a, b, alpha * total[m] * (1.0 - 1e-12))
 
 
-def _count_below(mid, x, out):
-    """For each x, how many of the ascending ``mid`` are <= it: with ``mid`` the midpoints of
-    ascending values, the index of the value nearest to x (halfway: the higher). A count
-    rather than a binary search: no data-dependent branch (NumPy's searchsorted mispredicts
-    about one comparison in two)."""
+def _rows_to_leaves(mid, slot_leaf, values, x, scores, out):
+    """Each row's leaf from its tree output ``x``: the count c of the ascending midpoints
+    ``mid`` (of the ascending leaf values) that are <= x is the index of the nearest value
+    (halfway: the higher), ``slot_leaf[c]`` its leaf, written into ``out``. A count rather
+    than a binary search: no data-dependent branch (NumPy's searchsorted mispredicts about one
+    comparison in two). Returns how many rows are farther from their leaf's value (``values``)
+    than the rounding of their cached score ``scores`` allows (a relative 1e-12): the rows of
+    a leaf missing from ``values``."""
     nm = mid.shape[0]
+    bad = 0
     for i in prange(x.shape[0]):
         c = 0
         for j in range(nm):
             c += x[i] >= mid[j]
-        out[i] = c
+        leaf = slot_leaf[c]
+        out[i] = leaf
+        v = values[leaf]
+        bad += 1 if abs(v - x[i]) > 1e-12 * (abs(scores[i]) + abs(v)) + 1e-300 else 0
+    return bad
 
 
 PARALLEL_MIN_ELEMENTS = 100_000
@@ -298,7 +306,7 @@ _SOURCES = {
     "softmax_value": _softmax_value,
     "mean_abs_residual": _mean_abs_residual,
     "leaf_quantiles": _leaf_quantiles,
-    "count_below": _count_below,
+    "rows_to_leaves": _rows_to_leaves,
 }
 
 # compiled loops, created on first use: {(name, constants...): dispatcher}
@@ -419,6 +427,5 @@ def leaf_quantiles(alpha, residual, w, leaf, out):
     loop("leaf_quantiles", residual.shape[0])(float(alpha), residual, _none_if_empty(w), leaf, out)
 
 
-def count_below(mid, x, out):
-    loop("count_below", x.shape[0] * max(1, mid.shape[0]))(mid, x, out)
-    return out
+def rows_to_leaves(mid, slot_leaf, values, x, scores, out):
+    return loop("rows_to_leaves", x.shape[0] * max(1, mid.shape[0]))(mid, slot_leaf, values, x, scores, out)
