@@ -205,7 +205,7 @@ def summary(rows):
     return out
 
 
-def table(rows, rounds, n, repeats=1):
+def table(rows, rounds, n, repeats):
     ames = " (Ames: all 2,930)" if any(r[0] == "ames price" for r in rows) else ""
     lines = [
         f"Validation pinball loss (mean over levels); target: the native's best over {rounds} rounds. "
@@ -244,11 +244,11 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=2, help="trainings per contender; the fastest is timed")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    rows, rounds, n = run(args.smoke, 1 if args.smoke else args.seeds, 1 if args.smoke else args.repeats)
+    repeats = 1 if args.smoke else args.repeats
+    rows, rounds, n = run(args.smoke, 1 if args.smoke else args.seeds, repeats)
     command = "python -m benchmarks.time_to_quality" + (" --smoke" if args.smoke else "")
     text = (
-        table(rows, rounds, n, 1 if args.smoke else args.repeats)
-        + f"\n\n({time.perf_counter() - t0:.0f} s on 2 threads; command: `{command}`)\n"
+        table(rows, rounds, n, repeats) + f"\n\n({time.perf_counter() - t0:.0f} s on 2 threads; command: `{command}`)\n"
     )
     print(text)
     save("time_to_quality", args.smoke, "Time to the native's best validation pinball loss", text)

@@ -231,16 +231,6 @@ class LeafLookup:
         return leaf, bad
 
 
-def leaf_of_rows(leaf_values, outputs):
-    """Each row's leaf (``LeafLookup``), for one data set."""
-    return LeafLookup(leaf_values)(outputs)[0]
-
-
-def same_value_leaves(leaf_values):
-    """For each leaf, the lowest-numbered leaf with the same value (itself when unique)."""
-    return LeafLookup(leaf_values).same
-
-
 def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):
     """New values of a tree's leaves (``leaf``: each row's leaf, an index into ``leaf_values``):
     ``learning_rate x loss.leaf_value`` of the residuals of the rows in each leaf; a leaf without

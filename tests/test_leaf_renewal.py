@@ -140,7 +140,7 @@ def test_tied_leaf_values_are_told_apart():
     renewed one by one (each to its own rows' quantile)."""
     leaf_values = np.array([0.5, -0.1, 0.5, 0.2])
     outputs = np.array([0.5, 0.2, -0.1, 0.5000000001])
-    np.testing.assert_array_equal(training.leaf_of_rows(leaf_values, outputs), [0, 3, 1, 0])  # equal values: one group
+    np.testing.assert_array_equal(training.LeafLookup(leaf_values)(outputs)[0], [0, 3, 1, 0])  # equal values: one group
     X, y, _ = data(2000, seed=3)
     booster = gl.train(
         gb.Quantile(0.9, hessian="constant", renew_leaves=True),
@@ -412,13 +412,19 @@ def test_xgboost_metric_saved_model_and_convergence(tmp_path):
 
 def test_rows_go_to_the_leaf_of_the_nearest_value():
     """Brute force: the argmin of |value - output| over the leaves, for outputs off the values
-    by rounding and far from them; one leaf: every row in it."""
+    by rounding and far from them; one leaf: every row in it. With the rows' scores, the count
+    of rows farther from their leaf than the scores' rounding: none for rows off by rounding,
+    every row of a leaf left out of the values."""
     rng = np.random.default_rng(9)
     values = rng.normal(size=31)
     outputs = np.r_[values[rng.integers(0, 31, 5000)] * (1 + 1e-12 * rng.normal(size=5000)), rng.normal(0, 3, 500)]
     want = np.argmin(np.abs(outputs[:, None] - values[None, :]), axis=1)
-    np.testing.assert_array_equal(training.leaf_of_rows(values, outputs), want)
-    np.testing.assert_array_equal(training.leaf_of_rows(values[:1], outputs), np.zeros(len(outputs)))
+    np.testing.assert_array_equal(training.LeafLookup(values)(outputs)[0], want)
+    np.testing.assert_array_equal(training.LeafLookup(values[:1])(outputs)[0], np.zeros(len(outputs)))
+    rounded = values[rng.integers(0, 31, 5000)] * (1 + 1e-15 * rng.normal(size=5000))  # off by rounding
+    assert training.LeafLookup(values)(rounded, rounded)[1] == 0
+    left_out = np.isin(np.argmin(np.abs(rounded[:, None] - values[None, :]), axis=1), [0, 1])
+    assert training.LeafLookup(values[2:])(rounded, rounded)[1] == left_out.sum() > 0
 
 
 def test_leaves_are_renewed_one_by_one_even_with_equal_values():
@@ -431,12 +437,11 @@ def test_leaves_are_renewed_one_by_one_even_with_equal_values():
     residual = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0, -5.0])
     new = training.renewed_leaf_values(loss, orig, leaf, residual, None, 0, 0.1)
     np.testing.assert_allclose(new, [0.2, 2.0, -0.5])
-    np.testing.assert_array_equal(training.same_value_leaves(orig), [0, 0, 2])
-    by_value = training.leaf_of_rows(orig, orig[leaf])
+    lookup = training.LeafLookup(orig)
+    np.testing.assert_array_equal(lookup.same, [0, 0, 2])
+    by_value = lookup(orig[leaf])[0]
     np.testing.assert_array_equal(by_value, [0, 0, 0, 0, 0, 0, 2])
-    shared = training.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[
-        training.same_value_leaves(orig)
-    ]
+    shared = training.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[lookup.same]
     np.testing.assert_allclose(shared, [0.3, 0.3, -0.5])  # median of 1, 2, 3, 10, 20, 30 (inverted_cdf: 3)
 
 
