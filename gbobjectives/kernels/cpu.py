@@ -183,38 +183,61 @@ def _mean_abs_residual(y, z, w):
 
 
 @njit(cache=True)
-def _weighted_select(v, wt, lo, hi, threshold):
+def _partition(av, aw, bv, bw, lo, hi, p, weighted):
+    """Copy ``av[lo:hi]`` (and the weights ``aw``) into ``bv[lo:hi]`` (``bw``): the values
+    below ``p`` from ``lo`` up, those above it from ``hi`` down, the equal ones dropped.
+    Returns (end of the lower part, start of the upper part, weight below, weight equal).
+    Branch-free: each value is written to both ends and the ends move by the comparisons'
+    outcomes (a partition that branches on them mispredicts about one value in two, which
+    cost 3 times the time on residuals)."""
+    nl = lo
+    nh = hi - 1
+    below = 0.0
+    equal = 0.0
+    if weighted:
+        for i in range(lo, hi):
+            vi = av[i]
+            wi = aw[i]
+            bv[nl] = vi
+            bv[nh] = vi
+            bw[nl] = wi
+            bw[nh] = wi
+            lt = np.int64(vi < p)
+            gt = np.int64(vi > p)
+            nl += lt
+            nh -= gt
+            below += wi * lt
+            equal += wi * (1 - lt - gt)
+    else:
+        for i in range(lo, hi):
+            vi = av[i]
+            bv[nl] = vi
+            bv[nh] = vi
+            lt = np.int64(vi < p)
+            gt = np.int64(vi > p)
+            nl += lt
+            nh -= gt
+        below = float(nl - lo)
+        equal = float(nh + 1 - nl)
+    return nl, nh + 1, below, equal
+
+
+@njit(cache=True)
+def _weighted_select(v, wt, lo, hi, threshold, sv, sw):
     """The smallest value x of ``v[lo:hi]`` whose rows of value <= x weigh ``threshold`` or more
-    (``wt``: the rows' weights, empty: 1; the last value when none reaches it), reordering
-    ``v[lo:hi]`` and ``wt[lo:hi]`` in place. Quickselect with a three-way partition (ties go in
-    one step) around a median-of-three pivot, expected linear time; after 64 partitions the
-    rest is sorted (a bound on the worst case)."""
+    (``wt``: the rows' weights, empty: 1; the last value when none reaches it); ``v``, ``wt``
+    and the scratch arrays ``sv``, ``sw`` (as long, ``sw`` empty when ``wt`` is) are
+    overwritten in ``[lo, hi)``. Quickselect around a median-of-three pivot, each step a
+    branch-free three-way partition into the other pair of arrays (ties go in one step),
+    expected linear time; after 64 partitions the rest is sorted (a bound on the worst case)."""
     weighted = wt.shape[0] > 0
+    av, aw, bv, bw = v, wt, sv, sw
     for _ in range(64):
         if hi - lo <= 16:
             break
-        x, y, z = v[lo], v[(lo + hi) // 2], v[hi - 1]
+        x, y, z = av[lo], av[(lo + hi) // 2], av[hi - 1]
         p = max(min(x, y), min(max(x, y), z))
-        lt, i, gt = lo, lo, hi
-        below, equal = 0.0, 0.0
-        while i < gt:
-            vi = v[i]
-            wi = wt[i] if weighted else 1.0
-            if vi < p:
-                v[i], v[lt] = v[lt], vi
-                if weighted:
-                    wt[i], wt[lt] = wt[lt], wi
-                below += wi
-                lt += 1
-                i += 1
-            elif vi > p:
-                gt -= 1
-                v[i], v[gt] = v[gt], vi
-                if weighted:
-                    wt[i], wt[gt] = wt[gt], wi
-            else:
-                equal += wi
-                i += 1
+        lt, gt, below, equal = _partition(av, aw, bv, bw, lo, hi, p, weighted)
         if below >= threshold:
             hi = lt
         elif below + equal >= threshold or gt == hi:  # (nothing above p: rounding of the sums)
@@ -222,13 +245,14 @@ def _weighted_select(v, wt, lo, hi, threshold):
         else:
             threshold -= below + equal
             lo = gt
-    order = np.argsort(v[lo:hi])
+        av, aw, bv, bw = bv, bw, av, aw
+    order = np.argsort(av[lo:hi])
     cum = 0.0
     for t in range(order.shape[0]):
-        cum += wt[lo + order[t]] if weighted else 1.0
+        cum += aw[lo + order[t]] if weighted else 1.0
         if cum >= threshold:
-            return v[lo + order[t]]
-    return v[lo + order[order.shape[0] - 1]]
+            return av[lo + order[t]]
+    return av[lo + order[order.shape[0] - 1]]
 
 
 def _leaf_quantiles(alpha, residual, w, leaf, out):
@@ -249,6 +273,7 @@ def _leaf_quantiles(alpha, residual, w, leaf, out):
         start[m + 1] += start[m]
     values = np.empty(n)
     weights = np.empty(0 if w is None else n)
+    scratch, scratch_w = np.empty(n), np.empty(weights.shape[0])
     fill = start[:-1].copy()
     for i in range(n):
         t = fill[leaf[i]]
@@ -260,7 +285,7 @@ def _leaf_quantiles(alpha, residual, w, leaf, out):
         a, b = start[m], start[m + 1]
         if b == a or total[m] <= 0.0:
             continue
-        out[m] = _weighted_select(values, weights, a, b, alpha * total[m] * (1.0 - 1e-12))
+        out[m] = _weighted_select(values, weights, a, b, alpha * total[m] * (1.0 - 1e-12), scratch, scratch_w)
 
 
 def _rows_to_leaves(mid, slot_leaf, values, x, scores, out):
