@@ -18,7 +18,8 @@ Fortran-ordered for multi-output; both are used as they are, and the gradients g
 LightGBM stores them (float32, in the scores' order), so it takes them without a copy.
 """
 
-import re
+import ctypes
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -76,11 +77,12 @@ class Metric(_DatasetAware):
             return self.name, d.loss.mean(d.y, preds, d.w), False
 
 
-# the leaf counts of a model string's trees, in order (the text format's "num_leaves=" lines;
-# four times cheaper than dump_model's JSON for one iteration)
-_NUM_LEAVES = re.compile(r"^num_leaves=(\d+)$", re.MULTILINE)
-# the resolved num_leaves and max_depth in a model string's "parameters:" section
-_CONFIG = re.compile(r"^\[(num_leaves|max_depth): (-?\d+)\]$", re.MULTILINE)
+# boosting modes whose cached scores are not the sum of the trees' leaf values (dart rescales
+# dropped trees, rf averages) and linear trees (a leaf's output depends on the row): leaf
+# renewal cannot keep LightGBM's scores right there (the parameter and its aliases, LightGBM's
+# docs, "Parameters")
+_BOOSTING_ALIASES = ("boosting", "boosting_type", "boost")
+_LINEAR_ALIASES = ("linear_tree", "linear_trees")
 
 
 class LeafRenewal:
@@ -93,16 +95,19 @@ class LeafRenewal:
     (renewed minus original leaf values, summed over trees): the objective and the metric get
     the cached scores plus the correction, i.e. the renewed model's margins. A row's leaf is
     read from the change of its cached score (the tree's output for it), so the raw data is
-    never needed. The training scores after an update come from ``Booster.eval_train`` with a
-    capturing callable. ``sync`` runs from the metric (before any set is scored) and from a
-    callback after each iteration."""
+    never needed. After each update, LightGBM's C API gives the training scores and one model
+    text of the new iteration gives its trees' leaf values (exactly: 17 significant digits); a
+    training row whose score changed by none of its tree's leaf values stops the training
+    (LightGBM's scores would not be the sum of leaf values: ``train`` keeps dart, rf and linear
+    trees off renewal for that reason). ``sync`` runs from the metric (before any set is
+    scored) and from a callback after each iteration."""
 
     def __init__(self, loss, train_set, k, learning_rate):
         self.loss, self.k, self.learning_rate = loss, k, float(learning_rate)
         self.train_set, self.booster, self.done = train_set, None, 0
         self.trees = []  # per renewed tree: (renewed minus original leaf values, its LeafLookup)
-        self._splits = None  # the split count of all trees up to the last renewed one
-        self._max_leaves = None  # the most leaves a tree can have (num_leaves, max_depth)
+        self._buffer = ctypes.create_string_buffer(1 << 16)  # for one iteration's model text
+        self._scores = None  # two buffers for the training scores, used in turn
         self._state = {}  # id(Dataset) -> [dataset, scores last seen (n, k), correction, iterations seen]
         self.y = np.asarray(train_set.get_label(), np.float64)
         self.w = _weight(train_set)
@@ -136,10 +141,11 @@ class LeafRenewal:
             entry = self._state[id(data)] = [data, start.copy(), np.zeros((n, self.k)), 0]
         return entry
 
-    def _account(self, entry, cached, leaves=None):
+    def _account(self, entry, cached, leaves=None, owned=False):
         """Bring ``entry`` up to the renewed trees: the new trees' outputs are the change of the
         cached scores since last seen (one iteration at a time). ``leaves``: the rows' leaves
-        of each new tree, when the caller has them already."""
+        of each new tree, when the caller has them already; ``owned``: ``cached`` may be kept
+        as it is (else it is LightGBM's buffer, copied when kept)."""
         it = self.done
         if entry[3] == it:
             return
@@ -150,13 +156,13 @@ class LeafRenewal:
             change, lookup = self.trees[(it - 1) * self.k + j]
             leaf = lookup(delta[:, j])[0] if leaves is None else leaves[j]
             entry[2][:, j] += change[leaf]
-        entry[1], entry[3] = cached, it
+        entry[1], entry[3] = (cached if owned else cached.copy()), it
 
     def scores(self, preds, data):
         """The renewed model's margins for the cached scores ``preds`` of ``data``."""
         entry = self._entry(data)
         cached = np.asarray(preds, np.float64).reshape(entry[1].shape, order="F")
-        self._account(entry, cached.copy())
+        self._account(entry, cached)
         out = cached + entry[2]
         return out.reshape(np.shape(preds), order="F") if np.ndim(preds) == 2 else out[:, 0]
 
@@ -165,22 +171,20 @@ class LeafRenewal:
         booster = self.booster
         if booster is None or self.done >= booster.current_iteration():
             return
-        captured = []
-
-        def capture(preds, data):
-            captured.append(np.array(preds, np.float64))
-            return "gbobjectives-capture", 0.0, False
-
-        booster.eval_train(feval=capture)
         entry = self._entry(self.train_set)
-        cached = captured[0].reshape(entry[1].shape, order="F")
+        cached = self._training_scores(booster, entry[1].shape)
         delta = cached - entry[1]
         residual = self.y[:, None] - (entry[1] + entry[2])
-        found = self._read_leaves(booster, self._leaf_counts(booster), delta, cached)
-        if found is None:  # a leaf was missed: count again, from the text
-            found = self._read_leaves(booster, self._leaf_counts(booster, from_text=True), delta, cached, check=False)
         leaves = []
-        for j, (orig, lookup, leaf) in enumerate(found):
+        for j, orig in enumerate(self._newest_leaf_values(booster)):
+            lookup = training.LeafLookup(orig)
+            leaf, missed = lookup(delta[:, j], cached[:, j])
+            if missed:
+                raise RuntimeError(
+                    f"leaf renewal: {missed} training rows' scores changed by no leaf value of their tree; "
+                    "LightGBM's scores are then not the sum of the trees' leaf values (boosting other than "
+                    "gbdt, linear trees?); train with renew_leaves=False"
+                )
             tree = self.done * self.k + j
             new = training.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, self.learning_rate)
             new = new[lookup.same]  # leaves of one value share their rows' quantile
@@ -189,44 +193,64 @@ class LeafRenewal:
             self.trees.append((new - orig, lookup))
             leaves.append(leaf)
         self.done += 1
-        self._account(entry, cached, leaves)
+        self._account(entry, cached, leaves, owned=True)
 
-    def _read_leaves(self, booster, sizes, delta, cached, check=True):
-        """Per tree of the newest iteration: (its ``sizes[j]`` leaf values, their LeafLookup,
-        each training row's leaf); ``check``: None when some row's tree output is not its
-        leaf's value (a leaf not read)."""
-        found = []
-        for j in range(self.k):
-            tree = self.done * self.k + j
-            orig = np.array([booster.get_leaf_output(tree, leaf) for leaf in range(sizes[j])])
-            lookup = training.LeafLookup(orig)
-            leaf, missed = lookup(delta[:, j], cached[:, j])
-            if check and missed:
-                return None
-            found.append((orig, lookup, leaf))
-        return found
+    def _training_scores(self, booster, shape):
+        """LightGBM's cached training scores after the newest iteration, (n, k), copied by its C
+        API into one of two buffers kept for the training, in turn (the other holds the scores
+        last seen); ``Booster.eval_train`` with a capturing metric takes 3 times as long."""
+        from lightgbm.basic import _LIB, _safe_call
 
-    def _leaf_counts(self, booster, from_text=False):
-        """The leaf counts of the newest iteration's trees. Their split count comes from the
-        running total of split counts (LightGBM's feature importance: 20 us where the model
-        text takes 200-500). One output: one more than that; several: every tree full when
-        that is k times (the most leaves a tree can have - 1), else, as for ``from_text``,
-        the model text (which also gives that most: num_leaves and max_depth)."""
-        total = int(booster.feature_importance("split", iteration=0).sum())
-        before, self._splits = self._splits, total
-        if before is not None and not from_text:
-            if self.k == 1:
-                return [total - before + 1]
-            if self._max_leaves is not None and total - before == self.k * (self._max_leaves - 1):
-                return [self._max_leaves] * self.k
-        text = booster.model_to_string(start_iteration=self.done, num_iteration=1)
-        if self._max_leaves is None:
-            config = dict(_CONFIG.findall(text))
-            depth = int(config.get("max_depth", -1))
-            self._max_leaves = int(config["num_leaves"]) if "num_leaves" in config else None
-            if self._max_leaves is not None and depth > 0:
-                self._max_leaves = min(self._max_leaves, 2**depth)
-        return [int(c) for c in _NUM_LEAVES.findall(text)]
+        if self._scores is None:
+            self._scores = (np.empty(shape, order="F"), np.empty(shape, order="F"))
+        out = self._scores[self.done % 2]
+        size = ctypes.c_int64(0)
+        pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        _safe_call(_LIB.LGBM_BoosterGetPredict(booster._handle, ctypes.c_int(0), ctypes.byref(size), pointer))
+        if size.value != out.size:
+            raise RuntimeError(f"leaf renewal: LightGBM gave {size.value} training scores, not {out.size}")
+        return out
+
+    def _newest_leaf_values(self, booster):
+        """The leaf values of each tree of the newest iteration, from that iteration's model text
+        (one call for all its trees; a leaf count from anything cheaper, LightGBM has not)."""
+        text = self._text(booster, self.done)
+        counts, values = [], []
+        for line in text[text.index("Tree=") : text.index("end of trees")].splitlines():
+            if line.startswith("num_leaves="):
+                counts.append(int(line[11:]))
+            elif line.startswith("leaf_value="):  # written with 17 significant digits: exact
+                values.append(np.array(line[11:].split(), np.float64))
+            elif line == "is_linear=1":
+                raise RuntimeError(
+                    "leaf renewal cannot follow linear trees (linear_tree); train with renew_leaves=False"
+                )
+        if len(counts) != self.k or [len(v) for v in values] != counts:
+            raise RuntimeError(f"leaf renewal: could not read the {self.k} new tree(s) from the model text")
+        return values
+
+    def _text(self, booster, iteration):
+        """One iteration's model text, through LightGBM's C API into a buffer kept for the
+        training (``Booster.model_to_string`` allocates and clears 1 MiB on every call: a third
+        of its time for one iteration)."""
+        from lightgbm.basic import _LIB, _safe_call
+
+        while True:
+            size = ctypes.c_int64(0)
+            _safe_call(
+                _LIB.LGBM_BoosterSaveModelToString(
+                    booster._handle,
+                    ctypes.c_int(iteration),
+                    ctypes.c_int(1),
+                    ctypes.c_int(0),  # split importance
+                    ctypes.c_int64(len(self._buffer)),
+                    ctypes.byref(size),
+                    self._buffer,
+                )
+            )
+            if size.value <= len(self._buffer):
+                return self._buffer.value.decode()
+            self._buffer = ctypes.create_string_buffer(size.value)
 
     def before_iteration(self, env):
         self.booster = env.model
@@ -328,6 +352,15 @@ def train(
     num_class = int(params.get("num_class", 1) or 1)
     n_classes = num_class if num_class > 1 else None
     bound = training.bind(loss, y, n_classes, w, num_boost_round)
+    blocker = _renewal_blocker(params, train_set) if bound.renews_leaves else None
+    if blocker:
+        warnings.warn(
+            f"leaf renewal follows LightGBM's scores only for gbdt boosting with constant leaves, not {blocker}: "
+            "the leaves keep the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
+            UserWarning,
+            stacklevel=2,
+        )
+        bound = type(bound)(**(bound.parameters() | {"renew_leaves": False}))
     k = training.n_outputs(bound, n_classes)
     if k > 1:
         params["num_class"] = k
@@ -347,8 +380,6 @@ def train(
             kwargs["feval"].renewal = renewal
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *renewal.callbacks()]
     if _no_feature_can_split(train_set, params):
-        import warnings
-
         warnings.warn(NO_FEATURE_WARNING, UserWarning, stacklevel=2)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _skip_objective_reset]
     booster = lightgbm.train(params, train_set, num_boost_round, valid_sets=valid_sets, **kwargs)
@@ -365,6 +396,18 @@ MIN_HESSIAN_ALIASES = (
     "min_hessian",
     "min_child_weight",
 )
+
+
+def _renewal_blocker(params, train_set):
+    """Why LightGBM's cached scores would not be the sum of the trees' leaf values under these
+    parameters (and the Dataset's), as leaf renewal needs; None when they are."""
+    every = {**(train_set.params or {}), **params}
+    boosting = next((str(every[a]) for a in _BOOSTING_ALIASES if a in every), "gbdt")
+    if boosting in ("dart", "rf", "random_forest"):
+        return f"boosting={boosting!r}"
+    if any(str(every.get(a, False)).lower() in ("true", "1") for a in _LINEAR_ALIASES):
+        return "linear_tree"
+    return None
 
 
 def _learning_rate(params):

@@ -30,21 +30,9 @@ def weighted_quantile(x, a, w):
     return x[order][np.searchsorted(cum, a * cum[-1] - 1e-12 * cum[-1])]
 
 
-@pytest.mark.parametrize("counts", ["as counted", "one leaf missed"])
 @pytest.mark.parametrize("hessian", ["majorizer", "constant"])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
-def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha, counts, monkeypatch):
-    """``counts="one leaf missed"``: the leaf count of the first tree comes out one short
-    (LightGBM's importance skips splits of zero gain); the rows' outputs then do not match
-    their leaves, and the counts are read again from the model text."""
-    if counts == "one leaf missed":
-        real = gl.LeafRenewal._leaf_counts
-
-        def short(self, booster, from_text=False):
-            got = real(self, booster, from_text)
-            return got if from_text else [got[0] - 1, *got[1:]]
-
-        monkeypatch.setattr(gl.LeafRenewal, "_leaf_counts", short)
+def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha):
     X, y, w = data()
     loss = gb.Quantile(alpha, hessian=hessian, renew_leaves=True)
     booster = gl.train(loss, {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 4)
@@ -63,20 +51,37 @@ def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha,
         margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
 
 
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_rows_that_match_no_leaf_value_stop_the_training(alpha, monkeypatch):
+    """A tree's leaf values read without one of them (as if LightGBM's scores were not the sum
+    of the leaf values): the rows of the missing leaf match none, and the renewal says so
+    instead of renewing from wrong leaves."""
+    real = gl.LeafRenewal._newest_leaf_values
+
+    def short(self, booster):
+        got = real(self, booster)
+        return [got[0][:-1], *got[1:]]
+
+    monkeypatch.setattr(gl.LeafRenewal, "_newest_leaf_values", short)
+    X, y, w = data()
+    with pytest.raises(RuntimeError, match="changed by no leaf value"):
+        gl.train(gb.Quantile(alpha), {"verbosity": -1, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 3)
+
+
 @pytest.mark.parametrize(("num_leaves", "max_depth"), [(6, -1), (40, 2), (8, 3)])
-def test_full_trees_of_several_outputs_are_counted_without_the_model_text(num_leaves, max_depth, monkeypatch):
-    """Several outputs: when the new trees' split total is k x (the most leaves a tree can
-    have - 1), every tree is full and the model text is not read (it is read on the first
-    iteration, which also gives num_leaves and max_depth); an iteration with a tree not full
-    reads it. Either way the metric follows the renewed leaves."""
-    calls = []
-    real = lgb.Booster.model_to_string
+def test_each_iteration_reads_one_model_text(num_leaves, max_depth, monkeypatch):
+    """Every tree of an iteration (full or not) is read from one model text of that iteration,
+    neither the whole model nor the split counts, whose cost grows with the trees; the metric
+    follows the renewed leaves either way."""
+    texts = []
+    real = gl.LeafRenewal._text
 
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs.get("num_iteration"))  # one iteration's text: the renewal's
-        return real(self, *args, **kwargs)
+    def spy(self, booster, iteration):
+        texts.append(iteration)
+        return real(self, booster, iteration)
 
-    monkeypatch.setattr(lgb.Booster, "model_to_string", spy)
+    monkeypatch.setattr(gl.LeafRenewal, "_text", spy)
+    monkeypatch.setattr(lgb.Booster, "feature_importance", None)  # any use would fail
     X, y, w = data(1200)
     loss = gb.Quantile([0.1, 0.5, 0.9])
     ds = lgb.Dataset(X, y, weight=w)
@@ -84,13 +89,36 @@ def test_full_trees_of_several_outputs_are_counted_without_the_model_text(num_le
     params = {"verbosity": -1, "learning_rate": LR, "num_leaves": num_leaves, "max_depth": max_depth}
     booster = gl.train(loss, params, ds, 6, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)])
     monkeypatch.undo()
-    sizes = np.array([t["num_leaves"] for t in booster.dump_model()["tree_info"]]).reshape(6, 3)
-    most = num_leaves if max_depth <= 0 else min(num_leaves, 2**max_depth)
-    not_full = int((sizes[1:] < most).any(axis=1).sum())
-    assert (num_leaves, not_full) != (8, 0)  # the last case has trees not full (its premise)
-    assert calls.count(1) == 1 + not_full
+    sizes = np.array([t["num_leaves"] for t in booster.dump_model()["tree_info"]])
+    assert len(set(sizes)) > 1 or num_leaves != 8  # the last case has trees of several sizes
+    assert texts == list(range(6))
     (history,) = record["training"].values()
     assert history[-1] == pytest.approx(loss.mean(y, booster.predict(X), w), rel=1e-7)
+
+
+@pytest.mark.parametrize("params", [{"boosting": "dart"}, {"boosting_type": "dart"}, {"linear_tree": True}])
+def test_boosting_that_renewal_cannot_follow_warns_and_keeps_newton_steps(params, monkeypatch):
+    """dart rescales earlier trees and linear trees have no constant leaf: LightGBM's scores
+    are then not the sum of leaf values, so no renewal is set up and the leaves keep the
+    curvature's Newton steps (the model renew_leaves=False trains), with a warning."""
+
+    def no_renewal(*args):
+        raise AssertionError("a leaf renewal was set up")
+
+    monkeypatch.setattr(gl.LeafRenewal, "__init__", no_renewal)
+    X, y, w = data()
+    base = {"verbosity": -1, "num_leaves": 8} | params
+    with pytest.warns(UserWarning, match="leaf renewal follows"):
+        got = gl.train(gb.Quantile(0.9), base, lgb.Dataset(X, y, weight=w), 5)
+    if "linear_tree" in params:  # (dart's drops differ from one training to the next in one process)
+        want = gl.train(gb.Quantile(0.9, renew_leaves=False), base, lgb.Dataset(X, y, weight=w), 5)
+        np.testing.assert_allclose(got.predict(X), want.predict(X), rtol=1e-12)
+
+
+def test_linear_tree_set_on_the_dataset_warns_too():
+    X, y, _ = data()
+    with pytest.warns(UserWarning, match="not linear_tree"):
+        gl.train(gb.Quantile(0.9), {"verbosity": -1}, lgb.Dataset(X, y, params={"linear_tree": True}), 2)
 
 
 def test_metric_and_saved_model_follow_the_renewed_leaves(tmp_path):
