@@ -6,7 +6,9 @@ XGBoost 3.4 and later take, forced here), at growing row counts.
 Synthetic data: 20 normal features, a linear-plus-sine signal and t(3) noise; depth 6
 (LightGBM: 31 leaves), learning rate 0.1, 2 threads. Each contender trains once to warm up
 (compile time excluded), then the contenders alternate ``--repeats`` times; the median is
-reported. The convergence side of the trade (fewer rounds to a given loss) is in
+reported. A second table: several levels (0.05 / 0.5 / 0.95, one LightGBM model against the
+native's three) over short and long trainings, the mean round of each (a cost that grew with
+the number of trees would show there). The convergence side of the trade (fewer rounds to a given loss) is in
 ``benchmarks/time_to_quality.py``.
 
 Run ``python -m benchmarks.renewal_cost`` (``--smoke``: tiny sizes). Writes
@@ -95,13 +97,59 @@ def run(sizes, rounds, repeats):
     return rows
 
 
+LEVELS = (0.05, 0.5, 0.95)
+
+
+def run_levels(n, rounds_list, repeats):
+    """Several levels on LightGBM: (rounds, model, ms / round, x native) for each training length."""
+    import lightgbm
+
+    X, y = make(n)
+    ds = lightgbm.Dataset(X, y, free_raw_data=False).construct()
+    ours = lightgbm.Dataset(X, y, free_raw_data=False).construct()  # (train sets its init_score: 3 columns)
+    lp = {"learning_rate": 0.1, "num_threads": 2, "verbosity": -1}
+    rows = []
+    for rounds in rounds_list:
+        runs = {
+            "native quantile, one model per level": lambda r=rounds: [
+                lightgbm.train(lp | {"objective": "quantile", "alpha": a}, ds, r) for a in LEVELS
+            ],
+            "Quantile(levels) (renewed by the adapter)": lambda r=rounds: gl.train(
+                gb.Quantile(list(LEVELS)), lp, ours, r
+            ),
+            "Quantile(levels, renew_leaves=False)": lambda r=rounds: gl.train(
+                gb.Quantile(list(LEVELS), renew_leaves=False), lp, ours, r
+            ),
+        }
+        times = {name: [] for name in runs}
+        for fit in runs.values():
+            fit()  # warm-up
+        for _ in range(repeats):
+            for name, fit in runs.items():
+                t0 = time.perf_counter()
+                fit()
+                times[name].append((time.perf_counter() - t0) / rounds * 1e3)
+        native = float(np.median(times["native quantile, one model per level"]))
+        for name in runs:
+            ms = float(np.median(times[name]))
+            rows.append((rounds, name, ms, ms / native))
+            print(
+                f"lightgbm {n:>9,} {rounds:>5} rounds {name:44s} {ms:8.2f} ms/round  {ms / native:.2f}x native",
+                flush=True,
+            )
+    return rows
+
+
 def main(argv=None):
     parser = parser_for(__doc__, "tiny sizes (CI)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     sizes, rounds, repeats = ((2000,), 3, 1) if args.smoke else ((10_000, 100_000, 300_000), 30, args.repeats)
+    level_rounds = (3,) if args.smoke else (100, 1000)
+    level_n = 2000 if args.smoke else 10_000
     t0 = time.perf_counter()
     rows = run(sizes, rounds, repeats)
+    level_rows = run_levels(level_n, level_rounds, repeats)
     lines = [
         f"Milliseconds per boosting round ({rounds} rounds, median of {repeats} alternating runs, compile "
         "time excluded by a warm-up), 2 threads, 20 features, depth 6 (LightGBM: 31 leaves); 'x native': "
@@ -111,6 +159,15 @@ def main(argv=None):
         "|---|---|---|---|---|",
     ]
     lines += [f"| {lib} | {n:,} | {name} | {ms:.2f} | {r:.2f} |" for lib, n, name, ms, r in rows]
+    lines += [
+        "",
+        f"Several levels (LightGBM, {level_n:,} rows, alphas 0.05 / 0.5 / 0.95): the mean round of a training of "
+        "each length; the native trains one model per level (their times summed).",
+        "",
+        "| rounds | model | ms / round | x native |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {r} | {name} | {ms:.2f} | {x:.2f} |" for r, name, ms, x in level_rows]
     command = "python -m benchmarks.renewal_cost" + (" --smoke" if args.smoke else "")
     text = "\n".join(lines) + f"\n\n({time.perf_counter() - t0:.0f} s; command: `{command}`)\n"
     print(text)
