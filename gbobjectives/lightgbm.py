@@ -105,6 +105,7 @@ class LeafRenewal:
     def __init__(self, loss, train_set, k, learning_rate):
         self.loss, self.k, self.learning_rate = loss, k, float(learning_rate)
         self.train_set, self.booster, self.done = train_set, None, 0
+        self.first = 0  # the first iteration trained here (after an init_model's)
         self.trees = []  # per renewed tree: (renewed minus original leaf values, its LeafLookup)
         self._buffer = ctypes.create_string_buffer(1 << 16)  # for one iteration's model text
         self._scores = None  # two buffers for the training scores, used in turn
@@ -138,7 +139,7 @@ class LeafRenewal:
             else:  # (n, k), or flat in LightGBM's class-major order
                 start = np.asarray(start, np.float64)
                 start = start.reshape(n, self.k) if start.ndim == 2 else start.reshape(self.k, n).T
-            entry = self._state[id(data)] = [data, start.copy(), np.zeros((n, self.k)), 0]
+            entry = self._state[id(data)] = [data, start.copy(), np.zeros((n, self.k)), self.first]
         return entry
 
     def _account(self, entry, cached, leaves=None, owned=False):
@@ -153,7 +154,7 @@ class LeafRenewal:
             raise RuntimeError("leaf renewal: a data set was not scored after every iteration")
         delta = cached - entry[1]
         for j in range(self.k):
-            change, lookup = self.trees[(it - 1) * self.k + j]
+            change, lookup = self.trees[(it - 1 - self.first) * self.k + j]
             leaf = lookup(delta[:, j])[0] if leaves is None else leaves[j]
             entry[2][:, j] += change[leaf]
         entry[1], entry[3] = (cached if owned else cached.copy()), it
@@ -253,6 +254,8 @@ class LeafRenewal:
             self._buffer = ctypes.create_string_buffer(size.value)
 
     def before_iteration(self, env):
+        if self.booster is None:  # continuing an init_model: its iterations are not renewed here
+            self.first = self.done = env.begin_iteration
         self.booster = env.model
 
     def after_iteration(self, env):
@@ -332,7 +335,9 @@ def train(
     valid_sets : list of lightgbm.Dataset, optional
         Data sets scored with the loss's metric every round.
     init_score : bool
-        Start from the loss's optimal constant (folded into the model).
+        Start from the loss's optimal constant (folded into the model). Continuing an
+        ``init_model`` (a keyword passed on to ``lightgbm.train``), the training starts from that
+        model's scores instead, and only the new trees are renewed.
     kernel_threads : int, "auto" or None
         Threads of the objective's CPU loops (see ``gbobjectives.kernel_threads``).
     **kwargs
@@ -369,7 +374,8 @@ def train(
     if bound.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
         params["min_sum_hessian_in_leaf"] = bound.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
     kwargs.setdefault("feval", Metric(bound, kernel_threads))
-    start = training.start(bound, y, w, n_classes) if init_score else None
+    # continuing an init_model, LightGBM starts the Datasets at its scores (its start included)
+    start = training.start(bound, y, w, n_classes) if init_score and kwargs.get("init_model") is None else None
     if start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
             _set_start(ds, start, k)

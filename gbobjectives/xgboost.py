@@ -123,12 +123,13 @@ class LeafRenewal:
     def __init__(self, loss, dtrain, k, learning_rate):
         self.loss, self.k, self.learning_rate, self.dtrain = loss, k, float(learning_rate), dtrain
         self.booster, self.done, self.trees = None, 0, []  # trees: per tree {node: (orig, new)}
+        self.first = 0  # the first iteration trained here (after an xgb_model's)
         self._state = {}  # id(DMatrix) -> [dmat, margins last seen (n, k), correction, iterations seen]
 
     def _entry(self, dmat, margins):
         entry = self._state.get(id(dmat))
         if entry is None or entry[0] is not dmat:
-            entry = self._state[id(dmat)] = [dmat, margins.copy(), np.zeros_like(margins), 0]
+            entry = self._state[id(dmat)] = [dmat, margins.copy(), np.zeros_like(margins), self.first]
         return entry
 
     def training_scores(self, predt, d):
@@ -175,7 +176,7 @@ class LeafRenewal:
     def _account(self, entry, margins, leaves):
         it = self.done
         for j in range(self.k):
-            table = self.trees[(it - 1) * self.k + j]
+            table = self.trees[(it - 1 - self.first) * self.k + j]
             nodes = np.array(sorted(table))
             change = np.array([table[node][1] - table[node][0] for node in nodes])
             entry[2][:, j] += change[np.searchsorted(nodes, leaves[:, j])]
@@ -188,7 +189,7 @@ class LeafRenewal:
         if dmat is self.dtrain:
             return (margins + entry[2]).reshape(np.shape(predt))
         if entry is None or entry[0] is not dmat:
-            entry = self._state[id(dmat)] = [dmat, margins, np.zeros_like(margins), 0]
+            entry = self._state[id(dmat)] = [dmat, margins, np.zeros_like(margins), self.first]
         while entry[3] < self.done:
             self._account(entry, margins, self._leaves(dmat, entry[3]))
         return (margins + entry[2]).reshape(np.shape(predt))
@@ -201,7 +202,7 @@ class LeafRenewal:
         self.sync()
         model = json.loads(booster.save_raw("json"))
         trees = model["learner"]["gradient_booster"]["model"]["trees"]
-        for tree, table in zip(trees, self.trees, strict=False):
+        for tree, table in zip(trees[self.first * self.k :], self.trees, strict=False):
             for node, (_, value) in table.items():
                 tree["split_conditions"][node] = value
                 tree["base_weights"][node] = value
@@ -215,6 +216,8 @@ class LeafRenewal:
 
         class _Renew(xgboost.callback.TrainingCallback):
             def before_iteration(self, model, epoch, evals_log):
+                if renewal.booster is None:  # continuing an xgb_model: its iterations are not renewed here
+                    renewal.first = renewal.done = model.num_boosted_rounds()
                 renewal.booster = model
                 return False
 

@@ -505,3 +505,71 @@ def test_a_bare_objective_says_it_renews_nothing_and_train_is_quiet():
         warnings.simplefilter("error")
         gx.train(gb.Quantile(0.9), {"max_depth": 2}, xgb.DMatrix(X, y), 3)
         gl.train(gb.Quantile(0.9), {"verbosity": -1}, lgb.Dataset(X, y), 3)
+
+
+# ---- continuing a model ------------------------------------------------------------------------
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
+def test_lightgbm_continued_training_renews_only_its_own_trees(alpha):
+    """``init_model``: the init model's trees stay as they were, each new tree's leaves are the
+    quantiles of their rows' residuals at the scores before it (the init model's included, its
+    start counted once), and the metric follows the continued model."""
+    X, y, w = data()
+    loss = gb.Quantile(alpha)
+    k = loss.alphas.size
+    params = {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}
+    # free_raw_data=False: LightGBM needs the raw data to start a Dataset from an init_model
+    first = gl.train(loss, params, lgb.Dataset(X, y, weight=w, free_raw_data=False), 3, keep_training_booster=True)
+    before = first.predict(X)
+    ds = lgb.Dataset(X, y, weight=w, free_raw_data=False)
+    record = {}
+    booster = gl.train(
+        loss, params, ds, 3, init_model=first, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)]
+    )
+    np.testing.assert_allclose(booster.predict(X, num_iteration=3), before, rtol=1e-12)
+    leaves = booster.predict(X, pred_leaf=True)
+    margin = before.reshape(len(y), k)
+    for it in range(3, 6):
+        for j in range(k):
+            tree = it * k + j
+            for leaf in np.unique(leaves[:, tree]):
+                rows = leaves[:, tree] == leaf
+                want = LR * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
+                assert booster.get_leaf_output(tree, int(leaf)) == pytest.approx(want, rel=1e-9, abs=1e-9)
+        margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+    (history,) = record["training"].values()
+    assert history[-1] == pytest.approx(loss.mean(y, booster.predict(X), w), rel=1e-7)
+
+
+def test_lightgbm_continued_training_counts_the_start_once():
+    """A loss without renewal: continuing an init_model starts from its scores, so the start
+    is not set on the Datasets or folded into the model a second time."""
+    X, y, _ = data()
+    loss = gb.Huber(5.0)
+    first = gl.train(loss, {"verbosity": -1}, lgb.Dataset(X, y, free_raw_data=False), 3, keep_training_booster=True)
+    ds = lgb.Dataset(X, y, free_raw_data=False)
+    record = {}
+    booster = gl.train(
+        loss, {"verbosity": -1}, ds, 3, init_model=first, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)]
+    )
+    np.testing.assert_allclose(booster.predict(X, num_iteration=3), first.predict(X), rtol=1e-12)
+    (history,) = record["training"].values()
+    assert history[-1] == pytest.approx(loss.mean(y, booster.predict(X)), rel=1e-7)
+
+
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.9]])
+def test_xgboost_continued_training_renews_only_its_own_trees(alpha, xgboost_route):
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    X, y, w = data()
+    d = xgb.DMatrix(X, y, weight=w)
+    loss = gb.Quantile(alpha)
+    params = {"learning_rate": LR, "max_depth": 3}
+    first = gx.train(loss, params, d, 3)
+    before = first.predict(d, output_margin=True)
+    res = {}
+    booster = gx.train(loss, params, d, 3, xgb_model=first, evals=[(d, "t")], evals_result=res, verbose_eval=False)
+    np.testing.assert_allclose(booster.predict(d, output_margin=True, iteration_range=(0, 3)), before, rtol=1e-6)
+    (history,) = res["t"].values()
+    assert history[-1] == pytest.approx(loss.mean(y, booster.predict(d, output_margin=True), w), rel=1e-5)
