@@ -88,7 +88,10 @@ _LINEAR_ALIASES = ("linear_tree", "linear_trees")
 class LeafRenewal:
     """Leaf renewal inside ``lightgbm.train`` for a loss with ``renews_leaves``: after each
     iteration, every leaf of its new tree(s) is set (``Booster.set_leaf_output``) to
-    ``learning_rate x loss.leaf_value`` of the residuals of the training rows in it.
+    ``shrinkage x loss.leaf_value`` of the residuals of the training rows in it, the shrinkage
+    LightGBM applied to that tree (the learning rate, also under ``lightgbm.reset_parameter``).
+    A one-leaf tree keeps its value, as under LightGBM's own quantile objective (it adds
+    nothing: LightGBM neither shrinks nor renews it).
 
     LightGBM keeps its cached training and validation scores as they were (they do not follow
     ``set_leaf_output``), so this keeps, per Dataset, the scores it last saw and a correction
@@ -102,8 +105,8 @@ class LeafRenewal:
     trees off renewal for that reason). ``sync`` runs from the metric (before any set is
     scored) and from a callback after each iteration."""
 
-    def __init__(self, loss, train_set, k, learning_rate):
-        self.loss, self.k, self.learning_rate = loss, k, float(learning_rate)
+    def __init__(self, loss, train_set, k):
+        self.loss, self.k = loss, k
         self.train_set, self.booster, self.done = train_set, None, 0
         self.first = 0  # the first iteration trained here (after an init_model's)
         self.trees = []  # per renewed tree: (renewed minus original leaf values, its LeafLookup)
@@ -177,7 +180,7 @@ class LeafRenewal:
         delta = cached - entry[1]
         residual = self.y[:, None] - (entry[1] + entry[2])
         leaves = []
-        for j, orig in enumerate(self._newest_leaf_values(booster)):
+        for j, (orig, shrinkage) in enumerate(self._newest_trees(booster)):
             lookup = training.LeafLookup(orig)
             leaf, missed = lookup(delta[:, j], cached[:, j])
             if missed:
@@ -187,10 +190,12 @@ class LeafRenewal:
                     "gbdt, linear trees?); train with renew_leaves=False"
                 )
             tree = self.done * self.k + j
-            new = training.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, self.learning_rate)
-            new = new[lookup.same]  # leaves of one value share their rows' quantile
-            for i, value in enumerate(new):
-                booster.set_leaf_output(tree, i, float(value))
+            new = orig
+            if len(orig) > 1:
+                new = training.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, shrinkage)
+                new = new[lookup.same]  # leaves of one value share their rows' quantile
+                for i, value in enumerate(new):
+                    booster.set_leaf_output(tree, i, float(value))
             self.trees.append((new - orig, lookup))
             leaves.append(leaf)
         self.done += 1
@@ -212,23 +217,26 @@ class LeafRenewal:
             raise RuntimeError(f"leaf renewal: LightGBM gave {size.value} training scores, not {out.size}")
         return out
 
-    def _newest_leaf_values(self, booster):
-        """The leaf values of each tree of the newest iteration, from that iteration's model text
-        (one call for all its trees; a leaf count from anything cheaper, LightGBM has not)."""
+    def _newest_trees(self, booster):
+        """(leaf values, shrinkage) of each tree of the newest iteration, from that iteration's
+        model text (one call for all its trees; LightGBM has no cheaper leaf count)."""
         text = self._text(booster, self.done)
-        counts, values = [], []
+        counts, values, shrinkages = [], [], []
         for line in text[text.index("Tree=") : text.index("end of trees")].splitlines():
-            if line.startswith("num_leaves="):
-                counts.append(int(line[11:]))
-            elif line.startswith("leaf_value="):  # written with 17 significant digits: exact
-                values.append(np.array(line[11:].split(), np.float64))
-            elif line == "is_linear=1":
+            key, _, value = line.partition("=")
+            if key == "num_leaves":
+                counts.append(int(value))
+            elif key == "leaf_value":  # written with 17 significant digits: exact
+                values.append(np.array(value.split(), np.float64))
+            elif key == "shrinkage":
+                shrinkages.append(float(value))
+            elif key == "is_linear" and value != "0":
                 raise RuntimeError(
                     "leaf renewal cannot follow linear trees (linear_tree); train with renew_leaves=False"
                 )
-        if len(counts) != self.k or [len(v) for v in values] != counts:
+        if len(counts) != self.k or [len(v) for v in values] != counts or len(shrinkages) != self.k:
             raise RuntimeError(f"leaf renewal: could not read the {self.k} new tree(s) from the model text")
-        return values
+        return list(zip(values, shrinkages, strict=True))
 
     def _text(self, booster, iteration):
         """One iteration's model text, through LightGBM's C API into a buffer kept for the
@@ -380,7 +388,7 @@ def train(
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
             _set_start(ds, start, k)
     if bound.renews_leaves:
-        renewal = obj.renewal = LeafRenewal(bound, train_set, k, _learning_rate(params))
+        renewal = obj.renewal = LeafRenewal(bound, train_set, k)
         obj.leaves_arranged = obj.renewing = True
         if isinstance(kwargs["feval"], Metric):
             kwargs["feval"].renewal = renewal
@@ -414,14 +422,6 @@ def _renewal_blocker(params, train_set):
     if any(str(every.get(a, False)).lower() in ("true", "1") for a in _LINEAR_ALIASES):
         return "linear_tree"
     return None
-
-
-def _learning_rate(params):
-    """The shrinkage LightGBM applies to each tree (its aliases of learning_rate)."""
-    for name in ("learning_rate", "shrinkage_rate", "eta"):
-        if name in params:
-            return float(params[name])
-    return 0.1
 
 
 NO_FEATURE_WARNING = (

@@ -51,18 +51,47 @@ def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha)
         margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
 
 
+@pytest.mark.parametrize("alpha", [0.9, [0.1, 0.9]])
+def test_renewed_leaves_follow_a_learning_rate_schedule(alpha):
+    """``lightgbm.reset_parameter``: each tree is renewed at the learning rate LightGBM applied
+    to it (the tree's shrinkage), not the one in the parameters."""
+    X, y, w = data()
+    loss = gb.Quantile(alpha)
+    k = loss.alphas.size
+    rates = [0.3, 0.3, 0.02, 0.02]
+    booster = gl.train(
+        loss,
+        {"verbosity": -1, "learning_rate": LR, "num_leaves": 8},
+        lgb.Dataset(X, y, weight=w),
+        4,
+        callbacks=[lgb.reset_parameter(learning_rate=rates)],
+    )
+    leaves = booster.predict(X, pred_leaf=True)
+    start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
+    margin = np.tile(start, (len(y), 1))
+    for it, rate in enumerate(rates):
+        for j in range(k):
+            tree = it * k + j
+            for leaf in np.unique(leaves[:, tree]):
+                rows = leaves[:, tree] == leaf
+                want = rate * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
+                got = booster.get_leaf_output(tree, int(leaf)) - (start[j] if it == 0 else 0.0)
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+        margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+
+
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_rows_that_match_no_leaf_value_stop_the_training(alpha, monkeypatch):
     """A tree's leaf values read without one of them (as if LightGBM's scores were not the sum
     of the leaf values): the rows of the missing leaf match none, and the renewal says so
     instead of renewing from wrong leaves."""
-    real = gl.LeafRenewal._newest_leaf_values
+    real = gl.LeafRenewal._newest_trees
 
     def short(self, booster):
-        got = real(self, booster)
-        return [got[0][:-1], *got[1:]]
+        (values, shrinkage), *rest = real(self, booster)
+        return [(values[:-1], shrinkage), *rest]
 
-    monkeypatch.setattr(gl.LeafRenewal, "_newest_leaf_values", short)
+    monkeypatch.setattr(gl.LeafRenewal, "_newest_trees", short)
     X, y, w = data()
     with pytest.raises(RuntimeError, match="changed by no leaf value"):
         gl.train(gb.Quantile(alpha), {"verbosity": -1, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 3)
