@@ -238,3 +238,39 @@ def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learn
     leaf_values = np.asarray(leaf_values, np.float64)
     steps = loss.leaf_values(residual, weight, leaf, np.full(len(leaf_values), np.nan), column)
     return np.where(np.isnan(steps), leaf_values, learning_rate * steps)
+
+
+class RenewedMetric:
+    """A metric callable of the user's, given the renewed model's margins: under an adapter's
+    leaf renewal the booster's cached scores hold the trees' original leaf values, so each call
+    first renews the newest trees (``renewal.sync()``) and passes ``renewal.scores``."""
+
+    def __init__(self, metric, renewal):
+        self.metric, self.renewal = metric, renewal
+
+    def __call__(self, preds, data):
+        self.renewal.sync()
+        return self.metric(self.renewal.scores(preds, data), data)
+
+
+def renewed_metrics(metrics, renewal, own):
+    """``metrics`` (one callable, or a list or tuple of them) for a training renewed by
+    ``renewal``: the adapter's own metric objects (of class ``own``) are told about it, any other
+    callable is wrapped in ``RenewedMetric``."""
+    if metrics is None:
+        return None
+
+    def one(metric):
+        if isinstance(metric, own):
+            metric.renewal = renewal
+            return metric
+        return RenewedMetric(metric, renewal)
+
+    return [one(m) for m in metrics] if isinstance(metrics, list | tuple) else one(metrics)
+
+
+BUILT_IN_METRIC_WARNING = (
+    "{library}'s built-in metrics ({metrics!r}) score its cached scores, which do not follow the "
+    "renewed leaves: their values, and early stopping on them, are for the trees' original leaf "
+    "values; the loss's metric (the default) and metric callables see the renewed model"
+)

@@ -349,8 +349,10 @@ def train(
     kernel_threads : int, "auto" or None
         Threads of the objective's CPU loops (see ``gbobjectives.kernel_threads``).
     **kwargs
-        Passed to ``lightgbm.train`` (``callbacks``, ``valid_names``, ``feval`` replaces the
-        loss's metric).
+        Passed to ``lightgbm.train`` (``callbacks``, ``valid_names``, ``init_model``; ``feval``,
+        a callable or a list, replaces the loss's metric). Under leaf renewal every ``feval`` is
+        given the renewed model's scores; LightGBM's built-in metrics (``params["metric"]``)
+        cannot be, and warn.
 
     Returns
     -------
@@ -390,8 +392,12 @@ def train(
     if bound.renews_leaves:
         renewal = obj.renewal = LeafRenewal(bound, train_set, k)
         obj.leaves_arranged = obj.renewing = True
-        if isinstance(kwargs["feval"], Metric):
-            kwargs["feval"].renewal = renewal
+        kwargs["feval"] = training.renewed_metrics(kwargs["feval"], renewal, Metric)
+        builtin = [str(params[a]) for a in _METRIC_ALIASES if a in params]
+        if any(m.lower() not in _NO_METRIC for m in builtin):
+            warnings.warn(
+                training.BUILT_IN_METRIC_WARNING.format(library="LightGBM", metrics=builtin), UserWarning, stacklevel=2
+            )
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *renewal.callbacks()]
     if _no_feature_can_split(train_set, params):
         warnings.warn(NO_FEATURE_WARNING, UserWarning, stacklevel=2)
@@ -401,6 +407,10 @@ def train(
         fold_init_score(booster, start)
     return booster
 
+
+# LightGBM's names of the metric parameter, and its values for no built-in metric (its docs)
+_METRIC_ALIASES = ("metric", "metrics", "metric_types")
+_NO_METRIC = ("none", "null", "custom", "na", "")
 
 # LightGBM's names of min_sum_hessian_in_leaf (its docs, "Parameters")
 MIN_HESSIAN_ALIASES = (

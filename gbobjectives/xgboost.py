@@ -14,6 +14,7 @@ multi-output, saved in the model) to ``loss.init_score``. Labels and weights are
 cached once per DMatrix, not re-read every round.
 """
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -362,7 +363,8 @@ def train(
     **kwargs
         Passed to ``xgboost.train`` (``early_stopping_rounds``, ``evals_result``,
         ``callbacks``, ``xgb_model``, ``verbose_eval``; ``obj`` and ``custom_metric`` replace
-        the loss's own).
+        the loss's own). Where the adapter renews the leaves (XGBoost 3.4+), a ``custom_metric``
+        is given the renewed model's margins; a built-in ``eval_metric`` cannot be, and warns.
 
     Returns
     -------
@@ -382,12 +384,15 @@ def train(
     elif bound.renews_leaves and isinstance(obj, Objective) and obj.device == "cpu":
         renewal = obj.renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
         renewing = True
-        if isinstance(kwargs["custom_metric"], Metric):
-            kwargs["custom_metric"].renewal = renewal
+        kwargs["custom_metric"] = training.renewed_metrics(kwargs["custom_metric"], renewal, Metric)
+        if params.get("eval_metric"):
+            warnings.warn(
+                training.BUILT_IN_METRIC_WARNING.format(library="XGBoost", metrics=params["eval_metric"]),
+                UserWarning,
+                stacklevel=2,
+            )
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
     elif bound.renews_leaves:
-        import warnings
-
         warnings.warn(
             "leaf renewal: this XGBoost renews no leaves itself, and LeafRenewal runs only with this "
             "package's CPU objective; the leaves keep the curvature's Newton steps",
@@ -519,8 +524,6 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
     to, not equal to, the single-machine one; from XGBoost 3.4 on they keep the Newton steps
     (with a warning).
     """
-    import warnings
-
     import xgboost.dask
 
     y = np.asarray(labels.compute())

@@ -602,3 +602,60 @@ def test_xgboost_continued_training_renews_only_its_own_trees(alpha, xgboost_rou
     np.testing.assert_allclose(booster.predict(d, output_margin=True, iteration_range=(0, 3)), before, rtol=1e-6)
     (history,) = res["t"].values()
     assert history[-1] == pytest.approx(loss.mean(y, booster.predict(d, output_margin=True), w), rel=1e-5)
+
+
+# ---- metrics of the user's ---------------------------------------------------------------------
+def pinball_feval(preds, data):
+    u = data.get_label() - preds
+    return "pin", float(np.mean(np.maximum(0.9 * u, -0.1 * u))), False
+
+
+@pytest.mark.parametrize("feval", ["callable", "list with ours"])
+def test_lightgbm_user_metrics_see_the_renewed_model(feval):
+    """A feval of the user's (alone, or in a list beside the loss's metric) scores the renewed
+    model's margins, as early stopping on it needs; LightGBM's cached scores would give the
+    original leaves' (3 times the loss here)."""
+    X, y, _ = data(800)
+    ds = lgb.Dataset(X[:600], y[:600])
+    valid = lgb.Dataset(X[600:], y[600:], reference=ds)
+    loss = gb.Quantile(0.9)
+    given = pinball_feval if feval == "callable" else [gl.metric(loss), pinball_feval]
+    record = {}
+    booster = gl.train(
+        loss, {"verbosity": -1}, ds, 20, valid_sets=[valid], feval=given, callbacks=[lgb.record_evaluation(record)]
+    )
+    want = loss.mean(y[600:], booster.predict(X[600:]))
+    assert record["valid_0"]["pin"][-1] == pytest.approx(want, rel=1e-7)
+    if feval != "callable":
+        assert record["valid_0"]["quantile-loss"][-1] == pytest.approx(want, rel=1e-7)
+
+
+def test_lightgbm_built_in_metric_under_renewal_warns():
+    X, y, _ = data()
+    with pytest.warns(UserWarning, match="built-in metrics"):
+        gl.train(gb.Quantile(0.9), {"verbosity": -1, "metric": "quantile"}, lgb.Dataset(X, y), 2)
+
+
+def test_xgboost_user_metric_sees_the_renewed_model(monkeypatch):
+    """The adapter's renewal (XGBoost 3.4+): a custom_metric of the user's scores the renewed
+    margins, and a built-in eval_metric (which cannot) warns."""
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    monkeypatch.setattr(gx, "native_quantile_leaves", lambda: False)
+    X, y, _ = data(800)
+    d, dv = xgb.DMatrix(X[:600], y[:600]), xgb.DMatrix(X[600:], y[600:])
+    loss = gb.Quantile(0.9)
+
+    def pin(predt, dmat):
+        return pinball_feval(predt, dmat)[:2]
+
+    res = {}
+    booster = gx.train(
+        loss, {"max_depth": 3}, d, 10, evals=[(dv, "v")], custom_metric=pin, evals_result=res, verbose_eval=False
+    )
+    want = loss.mean(y[600:], booster.predict(dv, output_margin=True))
+    assert res["v"]["pin"][-1] == pytest.approx(want, rel=1e-5)
+    with pytest.warns(UserWarning, match="built-in metrics"):
+        gx.train(loss, {"max_depth": 3, "eval_metric": "mae"}, d, 2)
