@@ -110,7 +110,8 @@ class Metric(_DeviceAware):
 class LeafRenewal:
     """Leaf renewal inside ``xgboost.train`` for a loss with ``renews_leaves`` that XGBoost
     cannot renew itself (see ``train``): after each
-    iteration, every leaf of its new tree(s) gets ``learning_rate x loss.leaf_value`` of the
+    iteration, every leaf of its new tree(s) gets ``learning_rate x loss.leaf_value`` (the
+    learning rate XGBoost grew it with, also under a ``LearningRateScheduler``) of the
     residuals of the training rows in it, as ``reg:quantileerror`` does.
 
     XGBoost has no call that sets a leaf, so the renewed values are kept in a table while
@@ -141,7 +142,22 @@ class LeafRenewal:
             raise RuntimeError("leaf renewal: the training margins were not seen after every iteration")
         entry[1] = margins.copy()
         self._y, self._w = np.asarray(d.y, np.float64).reshape(len(margins), -1), d.w
+        self._eta = self._current_learning_rate()
         return (margins + entry[2]).reshape(np.shape(predt))
+
+    def _current_learning_rate(self):
+        """The learning rate XGBoost applies to the tree it is growing (read while the objective
+        runs: a ``LearningRateScheduler`` changes it after each iteration); the parameters'
+        where the booster's configuration does not say."""
+        import json
+
+        if self.booster is None:
+            return self.learning_rate
+        config = json.loads(self.booster.save_config())
+        try:
+            return float(config["learner"]["gradient_booster"]["tree_train_param"]["learning_rate"])
+        except (KeyError, TypeError, ValueError):
+            return self.learning_rate
 
     def _slice(self, iteration):
         """A booster of just this iteration's trees (XGBoost's pred_leaf takes ranges from 0 only)."""
@@ -168,7 +184,7 @@ class LeafRenewal:
             nodes = np.unique(leaves[:, j])
             orig = np.asarray(trees[j]["split_conditions"], np.float64)[nodes]  # a leaf's value
             new = training.renewed_leaf_values(
-                self.loss, orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], self._w, j, self.learning_rate
+                self.loss, orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], self._w, j, self._eta
             )
             self.trees.append({int(node): (float(o), float(v)) for node, o, v in zip(nodes, orig, new, strict=True)})
         self.done += 1

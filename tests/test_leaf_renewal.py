@@ -659,3 +659,27 @@ def test_xgboost_user_metric_sees_the_renewed_model(monkeypatch):
     assert res["v"]["pin"][-1] == pytest.approx(want, rel=1e-5)
     with pytest.warns(UserWarning, match="built-in metrics"):
         gx.train(loss, {"max_depth": 3, "eval_metric": "mae"}, d, 2)
+
+
+def test_xgboost_adapter_renewal_follows_a_learning_rate_schedule(monkeypatch):
+    """XGBoost 3.4+'s route renews each tree at the learning rate XGBoost grew it with (a
+    LearningRateScheduler changes it after every iteration), as XGBoost's own renewal does:
+    the two routes train the same model (weighted data: one quantile definition)."""
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    if not gx.native_quantile_leaves():
+        pytest.skip("this XGBoost renews no leaves itself: nothing to compare with")
+    X, y, w = data(600)
+    d = xgb.DMatrix(X, y, weight=w)
+    rates = [0.3, 0.3, 0.02, 0.02, 0.02]
+
+    def fit():
+        return gx.train(
+            gb.Quantile(0.9), {"max_depth": 3}, d, 5, callbacks=[xgb.callback.LearningRateScheduler(rates)]
+        ).predict(d, output_margin=True)
+
+    own = fit()
+    monkeypatch.setattr(gx, "native_quantile_leaves", lambda: False)
+    np.testing.assert_allclose(fit(), own, rtol=1e-6)
