@@ -230,10 +230,6 @@ class LeafRenewal:
                 values.append(np.array(value.split(), np.float64))
             elif key == "shrinkage":
                 shrinkages.append(float(value))
-            elif key == "is_linear" and value != "0":
-                raise RuntimeError(
-                    "leaf renewal cannot follow linear trees (linear_tree); train with renew_leaves=False"
-                )
         if len(counts) != self.k or [len(v) for v in values] != counts or len(shrinkages) != self.k:
             raise RuntimeError(f"leaf renewal: could not read the {self.k} new tree(s) from the model text")
         return list(zip(values, shrinkages, strict=True))

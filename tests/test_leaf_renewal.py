@@ -30,25 +30,32 @@ def weighted_quantile(x, a, w):
     return x[order][np.searchsorted(cum, a * cum[-1] - 1e-12 * cum[-1])]
 
 
+def assert_renewed_quantiles(booster, loss, X, y, w, rates, margin, first=0, start=None):
+    """Every leaf of the iterations ``first``, ``first + 1``, ... (one per entry of ``rates``,
+    that iteration's learning rate) holds rate x the weighted quantile of its rows' residuals
+    at the margins before its tree (``margin``: those before iteration ``first``; ``start``:
+    the start folded into the first iteration's leaves)."""
+    k = loss.alphas.size
+    leaves = booster.predict(X, pred_leaf=True)  # (n, iterations * k), tree t * k + j
+    for it, rate in enumerate(rates, start=first):
+        for j in range(k):
+            tree = it * k + j
+            for leaf in np.unique(leaves[:, tree]):
+                rows = leaves[:, tree] == leaf
+                want = rate * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
+                got = booster.get_leaf_output(tree, int(leaf)) - (start[j] if it == 0 and start is not None else 0.0)
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+        margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+
+
 @pytest.mark.parametrize("hessian", ["majorizer", "constant"])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha):
     X, y, w = data()
     loss = gb.Quantile(alpha, hessian=hessian, renew_leaves=True)
     booster = gl.train(loss, {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 4)
-    k = loss.alphas.size
-    leaves = booster.predict(X, pred_leaf=True)  # (n, iterations * k), tree t * k + j
     start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
-    margin = np.tile(start, (len(y), 1))
-    for it in range(4):
-        for j in range(k):
-            tree = it * k + j
-            for leaf in np.unique(leaves[:, tree]):
-                rows = leaves[:, tree] == leaf
-                want = LR * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
-                got = booster.get_leaf_output(tree, int(leaf)) - (start[j] if it == 0 else 0.0)
-                assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
-        margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+    assert_renewed_quantiles(booster, loss, X, y, w, [LR] * 4, np.tile(start, (len(y), 1)), start=start)
 
 
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.9]])
@@ -57,7 +64,6 @@ def test_renewed_leaves_follow_a_learning_rate_schedule(alpha):
     to it (the tree's shrinkage), not the one in the parameters."""
     X, y, w = data()
     loss = gb.Quantile(alpha)
-    k = loss.alphas.size
     rates = [0.3, 0.3, 0.02, 0.02]
     booster = gl.train(
         loss,
@@ -66,18 +72,8 @@ def test_renewed_leaves_follow_a_learning_rate_schedule(alpha):
         4,
         callbacks=[lgb.reset_parameter(learning_rate=rates)],
     )
-    leaves = booster.predict(X, pred_leaf=True)
     start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
-    margin = np.tile(start, (len(y), 1))
-    for it, rate in enumerate(rates):
-        for j in range(k):
-            tree = it * k + j
-            for leaf in np.unique(leaves[:, tree]):
-                rows = leaves[:, tree] == leaf
-                want = rate * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
-                got = booster.get_leaf_output(tree, int(leaf)) - (start[j] if it == 0 else 0.0)
-                assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
-        margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+    assert_renewed_quantiles(booster, loss, X, y, w, rates, np.tile(start, (len(y), 1)), start=start)
 
 
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
@@ -555,16 +551,7 @@ def test_lightgbm_continued_training_renews_only_its_own_trees(alpha):
         loss, params, ds, 3, init_model=first, valid_sets=[ds], callbacks=[lgb.record_evaluation(record)]
     )
     np.testing.assert_allclose(booster.predict(X, num_iteration=3), before, rtol=1e-12)
-    leaves = booster.predict(X, pred_leaf=True)
-    margin = before.reshape(len(y), k)
-    for it in range(3, 6):
-        for j in range(k):
-            tree = it * k + j
-            for leaf in np.unique(leaves[:, tree]):
-                rows = leaves[:, tree] == leaf
-                want = LR * weighted_quantile(y[rows] - margin[rows, j], loss.alphas[j], w[rows])
-                assert booster.get_leaf_output(tree, int(leaf)) == pytest.approx(want, rel=1e-9, abs=1e-9)
-        margin = booster.predict(X, num_iteration=it + 1).reshape(len(y), k)
+    assert_renewed_quantiles(booster, loss, X, y, w, [LR] * 3, before.reshape(len(y), k), first=3)
     (history,) = record["training"].values()
     assert history[-1] == pytest.approx(loss.mean(y, booster.predict(X), w), rel=1e-7)
 
