@@ -1,7 +1,8 @@
 """What both framework adapters share: shaping labels, binding class counts once, the start.
 
 Layer 5 (adapters; see ``gbobjectives/__init__.py``): imports losses, and from the kernels only
-the CPU loop that finds the rows' leaves for leaf renewal; no loss math here.
+the CPU loops of leaf renewal's bookkeeping (the rows' leaves, their residuals, the per-row
+corrections); no loss math here.
 """
 
 import warnings
@@ -208,27 +209,32 @@ class LeafLookup:
     cached score) and the tree's leaf values: the nearest value (a cached score changes by the
     leaf value up to rounding). Leaves with equal values are told apart by nothing: their rows
     all go to the lowest-numbered one (``same``: for each leaf, the lowest-numbered leaf of its
-    value). Built once per tree, called once per data set."""
+    value). Built once per tree (one CPU loop), then used once per data set: the training
+    rows' pass (``training_rows``), then each other data set's (``add_change``)."""
 
     def __init__(self, leaf_values):
         self.values = leaf_values = np.ascontiguousarray(leaf_values, np.float64)
-        order = np.argsort(leaf_values, kind="stable")
-        v = leaf_values[order]
-        self.mid = (v[1:] + v[:-1]) / 2
-        first = np.r_[True, v[1:] != v[:-1]]  # a new value starts (stable: its lowest leaf first)
-        self.same = np.empty(len(order), np.intp)
-        self.same[order] = order[first][np.cumsum(first) - 1]
-        self._leaf = self.same[order]
+        m = len(leaf_values)
+        self.mid, self._leaf, self.same = np.empty(max(m - 1, 0)), np.empty(m, np.intp), np.empty(m, np.intp)
+        cpu.leaf_slots(leaf_values, self.mid, self._leaf, self.same)
 
-    def __call__(self, outputs, scores=None):
-        """Each row's leaf for its tree outputs; with the rows' cached ``scores``, also how many
-        rows are farther from their leaf's value than the scores' rounding allows (0 unless a
-        leaf is missing from the values)."""
-        outputs = np.ascontiguousarray(outputs, np.float64)
-        scores = outputs if scores is None else np.ascontiguousarray(scores, np.float64)
-        leaf = np.empty(len(outputs), np.intp)
-        bad = cpu.rows_to_leaves(self.mid, self._leaf, self.values, outputs, scores, leaf)
-        return leaf, bad
+    def training_rows(self, cached, seen, correction, y, leaf, residual):
+        """For the training rows (one output column; the tree's output for a row is ``cached -
+        seen``, its scores now and when last seen): each row's leaf into ``leaf``, its residual
+        against the renewed model before this tree, ``y - (seen + correction)``, into
+        ``residual``. Returns how many rows are farther from their leaf's value than the
+        rounding of their cached score allows: 0 unless a leaf is missing from the values."""
+        return cpu.tree_rows(self.mid, self._leaf, self.values, cached, seen, correction, y, leaf, residual)
+
+    def add_change(self, change, cached, seen, correction):
+        """``correction += change`` of each row's leaf (``change``: per leaf), the leaves read
+        from the rows' outputs ``cached - seen``: a data set brought up to the renewed tree."""
+        cpu.add_leaf_change(self.mid, self._leaf, change, cached, seen, correction)
+
+
+def add_by_leaf(change, leaf, out):
+    """``out += change[leaf]`` (``change``: per leaf; ``leaf``: each row's), in one pass."""
+    cpu.gather_add(change, leaf, out)
 
 
 def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):

@@ -142,7 +142,9 @@ class LeafRenewal:
             else:  # (n, k), or flat in LightGBM's class-major order
                 start = np.asarray(start, np.float64)
                 start = start.reshape(n, self.k) if start.ndim == 2 else start.reshape(self.k, n).T
-            entry = self._state[id(data)] = [data, start.copy(), np.zeros((n, self.k)), self.first]
+            # column-major, as LightGBM's scores: each output's column is contiguous for the loops
+            seen, correction = np.array(start, np.float64, order="F"), np.zeros((n, self.k), order="F")
+            entry = self._state[id(data)] = [data, seen, correction, self.first]
         return entry
 
     def _account(self, entry, cached, leaves=None, owned=False):
@@ -155,12 +157,14 @@ class LeafRenewal:
             return
         if entry[3] != it - 1:
             raise RuntimeError("leaf renewal: a data set was not scored after every iteration")
-        delta = cached - entry[1]
+        seen, correction = entry[1], entry[2]
         for j in range(self.k):
             change, lookup = self.trees[(it - 1 - self.first) * self.k + j]
-            leaf = lookup(delta[:, j])[0] if leaves is None else leaves[j]
-            entry[2][:, j] += change[leaf]
-        entry[1], entry[3] = (cached if owned else cached.copy()), it
+            if leaves is None:
+                lookup.add_change(change, cached[:, j], seen[:, j], correction[:, j])
+            else:
+                training.add_by_leaf(change, leaves[j], correction[:, j])
+        entry[1], entry[3] = (cached if owned else cached.copy(order="F")), it
 
     def scores(self, preds, data):
         """The renewed model's margins for the cached scores ``preds`` of ``data``."""
@@ -176,26 +180,27 @@ class LeafRenewal:
         if booster is None or self.done >= booster.current_iteration():
             return
         entry = self._entry(self.train_set)
-        cached = self._training_scores(booster, entry[1].shape)
-        delta = cached - entry[1]
-        residual = self.y[:, None] - (entry[1] + entry[2])
-        leaves = []
+        seen, correction = entry[1], entry[2]
+        cached = self._training_scores(booster, seen.shape)
+        n = cached.shape[0]
+        residual, leaves = np.empty(n), []
         for j, (orig, shrinkage) in enumerate(self._newest_trees(booster)):
             lookup = training.LeafLookup(orig)
-            leaf, missed = lookup(delta[:, j], cached[:, j])
+            leaf = np.empty(n, np.intp)
+            missed = lookup.training_rows(cached[:, j], seen[:, j], correction[:, j], self.y, leaf, residual)
             if missed:
                 raise RuntimeError(
                     f"leaf renewal: {missed} training rows' scores changed by no leaf value of their tree; "
                     "LightGBM's scores are then not the sum of the trees' leaf values (boosting other than "
                     "gbdt, linear trees?); train with renew_leaves=False"
                 )
-            tree = self.done * self.k + j
             new = orig
             if len(orig) > 1:
-                new = training.renewed_leaf_values(self.loss, orig, leaf, residual[:, j], self.w, j, shrinkage)
+                new = training.renewed_leaf_values(self.loss, orig, leaf, residual, self.w, j, shrinkage)
                 new = new[lookup.same]  # leaves of one value share their rows' quantile
-                for i, value in enumerate(new):
-                    booster.set_leaf_output(tree, i, float(value))
+                tree = self.done * self.k + j
+                for i, value in enumerate(new.tolist()):
+                    booster.set_leaf_output(tree, i, value)
             self.trees.append((new - orig, lookup))
             leaves.append(leaf)
         self.done += 1
@@ -221,18 +226,22 @@ class LeafRenewal:
         """(leaf values, shrinkage) of each tree of the newest iteration, from that iteration's
         model text (one call for all its trees; LightGBM has no cheaper leaf count)."""
         text = self._text(booster, self.done)
-        counts, values, shrinkages = [], [], []
-        for line in text[text.index("Tree=") : text.index("end of trees")].splitlines():
-            key, _, value = line.partition("=")
-            if key == "num_leaves":
-                counts.append(int(value))
-            elif key == "leaf_value":  # written with 17 significant digits: exact
-                values.append(np.array(value.split(), np.float64))
-            elif key == "shrinkage":
-                shrinkages.append(float(value))
-        if len(counts) != self.k or [len(v) for v in values] != counts or len(shrinkages) != self.k:
-            raise RuntimeError(f"leaf renewal: could not read the {self.k} new tree(s) from the model text")
-        return list(zip(values, shrinkages, strict=True))
+        trees = []
+        try:
+            pos = text.index("Tree=")
+            for _ in range(self.k):
+                count, pos = _field(text, "num_leaves", pos)
+                values, pos = _field(text, "leaf_value", pos)  # written with 17 significant digits: exact
+                shrinkage, pos = _field(text, "shrinkage", pos)
+                values = np.array(values.split(), np.float64)
+                if len(values) != int(count):
+                    raise ValueError
+                trees.append((values, float(shrinkage)))
+            if text.find("Tree=", pos, text.index("end of trees")) >= 0:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"leaf renewal: could not read the {self.k} new tree(s) from the model text") from None
+        return trees
 
     def _text(self, booster, iteration):
         """One iteration's model text, through LightGBM's C API into a buffer kept for the
@@ -275,6 +284,14 @@ class LeafRenewal:
         before.before_iteration, before.order = True, 0
         after.order = 0  # before record_evaluation / early_stopping
         return [before, after]
+
+
+def _field(text, key, pos):
+    """The value of the first line ``key=value`` of a model text at or after ``pos``, and the
+    position after it (a tree's fields come in a fixed order: LightGBM's ``Tree::ToString``)."""
+    start = text.index(f"\n{key}=", pos) + len(key) + 2
+    end = text.index("\n", start)
+    return text[start:end], end
 
 
 def objective(loss: Loss | str, kernel_threads: training.Threads = training.LIGHTGBM_KERNEL_THREADS) -> Objective:

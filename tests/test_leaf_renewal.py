@@ -193,7 +193,7 @@ def test_tied_leaf_values_are_told_apart():
     renewed one by one (each to its own rows' quantile)."""
     leaf_values = np.array([0.5, -0.1, 0.5, 0.2])
     outputs = np.array([0.5, 0.2, -0.1, 0.5000000001])
-    np.testing.assert_array_equal(training.LeafLookup(leaf_values)(outputs)[0], [0, 3, 1, 0])  # equal values: one group
+    np.testing.assert_array_equal(leaves_of(leaf_values, outputs)[0], [0, 3, 1, 0])  # equal values: one group
     X, y, _ = data(2000, seed=3)
     booster = gl.train(
         gb.Quantile(0.9, hessian="constant", renew_leaves=True),
@@ -463,6 +463,15 @@ def test_xgboost_metric_saved_model_and_convergence(tmp_path):
     assert min(final[True]) < 0.97 * min(final[False])
 
 
+def leaves_of(values, outputs):
+    """(each row's leaf, rows off every leaf value) for tree outputs ``outputs``, through the
+    training rows' pass (scores last seen 0: the cached scores are the outputs)."""
+    outputs = np.ascontiguousarray(outputs, np.float64)
+    zeros, leaf = np.zeros(len(outputs)), np.empty(len(outputs), np.intp)
+    missed = training.LeafLookup(values).training_rows(outputs, zeros, zeros, zeros, leaf, np.empty(len(outputs)))
+    return leaf, missed
+
+
 def test_rows_go_to_the_leaf_of_the_nearest_value():
     """Brute force: the argmin of |value - output| over the leaves, for outputs off the values
     by rounding and far from them; one leaf: every row in it. With the rows' scores, the count
@@ -472,12 +481,40 @@ def test_rows_go_to_the_leaf_of_the_nearest_value():
     values = rng.normal(size=31)
     outputs = np.r_[values[rng.integers(0, 31, 5000)] * (1 + 1e-12 * rng.normal(size=5000)), rng.normal(0, 3, 500)]
     want = np.argmin(np.abs(outputs[:, None] - values[None, :]), axis=1)
-    np.testing.assert_array_equal(training.LeafLookup(values)(outputs)[0], want)
-    np.testing.assert_array_equal(training.LeafLookup(values[:1])(outputs)[0], np.zeros(len(outputs)))
+    np.testing.assert_array_equal(leaves_of(values, outputs)[0], want)
+    np.testing.assert_array_equal(leaves_of(values[:1], outputs)[0], np.zeros(len(outputs)))
     rounded = values[rng.integers(0, 31, 5000)] * (1 + 1e-15 * rng.normal(size=5000))  # off by rounding
-    assert training.LeafLookup(values)(rounded, rounded)[1] == 0
+    assert leaves_of(values, rounded)[1] == 0
     left_out = np.isin(np.argmin(np.abs(rounded[:, None] - values[None, :]), axis=1), [0, 1])
-    assert training.LeafLookup(values[2:])(rounded, rounded)[1] == left_out.sum() > 0
+    assert leaves_of(values[2:], rounded)[1] == left_out.sum() > 0
+
+
+def test_training_rows_and_corrections_of_a_new_tree():
+    """The one-pass bookkeeping of a renewed tree against NumPy: each training row's leaf from
+    the change of its cached score (the nearest leaf value; equal values: the lowest leaf), its
+    residual against the renewed model before the tree (y - seen - correction), the count of
+    rows off every leaf value; and a data set's correction brought up to the tree."""
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=12)
+    values[7] = values[2]  # two leaves of one value
+    n = 3000
+    seen, correction, y = rng.normal(0, 5, n), rng.normal(size=n), rng.normal(0, 5, n)
+    true_leaf = rng.integers(0, 12, n)
+    cached = seen + values[true_leaf]
+    lookup = training.LeafLookup(values)
+    leaf, residual = np.empty(n, np.intp), np.empty(n)
+    assert lookup.training_rows(cached, seen, correction, y, leaf, residual) == 0
+    np.testing.assert_array_equal(leaf, np.where(true_leaf == 7, 2, true_leaf))
+    np.testing.assert_allclose(residual, y - seen - correction, rtol=0, atol=1e-12)
+    off = rng.random(n) < 0.1  # rows of a leaf the values do not hold
+    assert lookup.training_rows(np.where(off, cached + 0.5, cached), seen, correction, y, leaf, residual) > 0
+    change = rng.normal(size=12)
+    want = correction + change[lookup.same[true_leaf]]
+    lookup.add_change(change, cached, seen, correction)
+    np.testing.assert_allclose(correction, want, rtol=0, atol=1e-12)
+    again = np.zeros(n)
+    training.add_by_leaf(change, leaf, again)
+    np.testing.assert_array_equal(again, change[leaf])
 
 
 def test_leaves_are_renewed_one_by_one_even_with_equal_values():
@@ -492,7 +529,7 @@ def test_leaves_are_renewed_one_by_one_even_with_equal_values():
     np.testing.assert_allclose(new, [0.2, 2.0, -0.5])
     lookup = training.LeafLookup(orig)
     np.testing.assert_array_equal(lookup.same, [0, 0, 2])
-    by_value = lookup(orig[leaf])[0]
+    by_value = leaves_of(orig, orig[leaf])[0]
     np.testing.assert_array_equal(by_value, [0, 0, 0, 0, 0, 0, 2])
     shared = training.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[lookup.same]
     np.testing.assert_allclose(shared, [0.3, 0.3, -0.5])  # median of 1, 2, 3, 10, 20, 30 (inverted_cdf: 3)

@@ -38,7 +38,7 @@ LAYERS = {
     "kernels": set(),
     "losses": {"kernels"},
     "checking": set(),
-    "_training": {"losses", "kernels"},  # kernels: the CPU loop finding rows' leaves (leaf renewal)
+    "_training": {"losses", "kernels"},  # kernels: the CPU loops of leaf renewal (rows to leaves, corrections)
     "xgboost": {"losses", "_training", "kernels"},  # kernels: device arrays for the GPU path
     "lightgbm": {"losses", "_training"},
     "_frames": set(),  # the estimators' data frames

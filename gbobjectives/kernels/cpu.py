@@ -288,25 +288,72 @@ def _leaf_quantiles(alpha, residual, w, leaf, out):
         out[m] = _weighted_select(values, weights, a, b, alpha * total[m] * (1.0 - 1e-12), scratch, scratch_w)
 
 
-def _rows_to_leaves(mid, slot_leaf, values, x, scores, out):
-    """Each row's leaf from its tree output ``x``: the count c of the ascending midpoints
-    ``mid`` (of the ascending leaf values) that are <= x is the index of the nearest value
-    (halfway: the higher), ``slot_leaf[c]`` its leaf, written into ``out``. A count rather
-    than a binary search: no data-dependent branch (NumPy's searchsorted mispredicts about one
-    comparison in two). Returns how many rows are farther from their leaf's value (``values``)
-    than the rounding of their cached score ``scores`` allows (a relative 1e-12): the rows of
-    a leaf missing from ``values``."""
-    nm = mid.shape[0]
+@njit(forceinline=True)
+def _slot(mid, x):
+    """The count of the ascending midpoints ``mid`` that are <= x: the index of the value
+    nearest x among the ascending leaf values (halfway: the higher). A count rather than a
+    binary search: no data-dependent branch (NumPy's searchsorted mispredicts about one
+    comparison in two)."""
+    c = 0
+    for j in range(mid.shape[0]):
+        c += x >= mid[j]
+    return c
+
+
+@njit(forceinline=True)
+def _off_leaf(v, x, score):
+    """1 when a tree output ``x`` is farther from its leaf's value ``v`` than the rounding of
+    the row's cached ``score`` allows (a relative 1e-12): a row of a leaf missing from the
+    values; else 0."""
+    return 1 if abs(v - x) > 1e-12 * (abs(score) + abs(v)) + 1e-300 else 0
+
+
+def _leaf_slots(values, mid, slot_leaf, same):
+    """For a tree's leaf values (any order): ``mid``, the midpoints of the ascending values;
+    ``slot_leaf``, the leaf of each ascending slot; ``same``, for each leaf the lowest-numbered
+    leaf of its value (leaves of equal values cannot be told apart by a row's output: their
+    slots all name that one)."""
+    order = np.argsort(values, kind="mergesort")  # stable: of equal values, the lowest leaf first
+    first = order[0]
+    for t in range(order.shape[0]):
+        o = order[t]
+        if t > 0:
+            prev = order[t - 1]
+            mid[t - 1] = (values[prev] + values[o]) / 2
+            if values[o] != values[prev]:
+                first = o
+        slot_leaf[t] = first
+        same[o] = first
+
+
+def _tree_rows(mid, slot_leaf, values, cached, seen, correction, y, leaf, residual):
+    """One pass over the training rows of a new tree (one output column): each row's leaf from
+    the tree's output for it, the change of its cached score since last ``seen`` (the nearest
+    leaf value, ``_slot``), into ``leaf``; its residual against the renewed model before this
+    tree, ``y - (seen + correction)``, into ``residual``. Returns the count of rows off their
+    leaf's value (``_off_leaf``)."""
     bad = 0
-    for i in prange(x.shape[0]):
-        c = 0
-        for j in range(nm):
-            c += x[i] >= mid[j]
-        leaf = slot_leaf[c]
-        out[i] = leaf
-        v = values[leaf]
-        bad += 1 if abs(v - x[i]) > 1e-12 * (abs(scores[i]) + abs(v)) + 1e-300 else 0
+    for i in prange(cached.shape[0]):
+        x = cached[i] - seen[i]
+        lf = slot_leaf[_slot(mid, x)]
+        leaf[i] = lf
+        bad += _off_leaf(values[lf], x, cached[i])
+        residual[i] = y[i] - (seen[i] + correction[i])
     return bad
+
+
+def _add_leaf_change(mid, slot_leaf, change, cached, seen, correction):
+    """``correction += change`` of each row's leaf, the leaf found from the tree's output for
+    the row (``cached - seen``, as in ``_tree_rows``): a data set brought up to a renewed
+    tree."""
+    for i in prange(cached.shape[0]):
+        correction[i] += change[slot_leaf[_slot(mid, cached[i] - seen[i])]]
+
+
+def _gather_add(change, leaf, out):
+    """``out[i] += change[leaf[i]]``."""
+    for i in prange(leaf.shape[0]):
+        out[i] += change[leaf[i]]
 
 
 PARALLEL_MIN_ELEMENTS = 100_000
@@ -331,7 +378,10 @@ _SOURCES = {
     "softmax_value": _softmax_value,
     "mean_abs_residual": _mean_abs_residual,
     "leaf_quantiles": _leaf_quantiles,
-    "rows_to_leaves": _rows_to_leaves,
+    "leaf_slots": _leaf_slots,
+    "tree_rows": _tree_rows,
+    "add_leaf_change": _add_leaf_change,
+    "gather_add": _gather_add,
 }
 
 # compiled loops, created on first use: {(name, constants...): dispatcher}
@@ -452,5 +502,22 @@ def leaf_quantiles(alpha, residual, w, leaf, out):
     loop("leaf_quantiles", residual.shape[0])(float(alpha), residual, _none_if_empty(w), leaf, out)
 
 
-def rows_to_leaves(mid, slot_leaf, values, x, scores, out):
-    return loop("rows_to_leaves", x.shape[0] * max(1, mid.shape[0]))(mid, slot_leaf, values, x, scores, out)
+def leaf_slots(values, mid, slot_leaf, same):
+    loop("leaf_slots", 0)(values, mid, slot_leaf, same)
+
+
+def _lookup_size(mid, rows):
+    return rows * max(1, mid.shape[0])
+
+
+def tree_rows(mid, slot_leaf, values, cached, seen, correction, y, leaf, residual):
+    f = loop("tree_rows", _lookup_size(mid, cached.shape[0]))
+    return f(mid, slot_leaf, values, cached, seen, correction, y, leaf, residual)
+
+
+def add_leaf_change(mid, slot_leaf, change, cached, seen, correction):
+    loop("add_leaf_change", _lookup_size(mid, cached.shape[0]))(mid, slot_leaf, change, cached, seen, correction)
+
+
+def gather_add(change, leaf, out):
+    loop("gather_add", leaf.shape[0])(change, leaf, out)
