@@ -209,14 +209,18 @@ class LeafLookup:
     cached score) and the tree's leaf values: the nearest value (a cached score changes by the
     leaf value up to rounding). Leaves with equal values are told apart by nothing: their rows
     all go to the lowest-numbered one (``same``: for each leaf, the lowest-numbered leaf of its
-    value). Built once per tree (one CPU loop), then used once per data set: the training
-    rows' pass (``training_rows``), then each other data set's (``add_change``)."""
+    value). Built once per tree, then used once per data set: the training rows' pass
+    (``training_rows``), then each other data set's (``add_change``)."""
 
     def __init__(self, leaf_values):
         self.values = leaf_values = np.ascontiguousarray(leaf_values, np.float64)
-        m = len(leaf_values)
-        self.mid, self._leaf, self.same = np.empty(max(m - 1, 0)), np.empty(m, np.intp), np.empty(m, np.intp)
-        cpu.leaf_slots(leaf_values, self.mid, self._leaf, self.same)
+        order = np.argsort(leaf_values, kind="stable")
+        v = leaf_values[order]
+        self.mid = (v[1:] + v[:-1]) / 2  # ascending: a row's slot is the count of those <= its output
+        first = np.r_[True, v[1:] != v[:-1]]  # a new value starts (stable: its lowest leaf first)
+        self.same = np.empty(len(order), np.intp)
+        self.same[order] = order[first][np.cumsum(first) - 1]
+        self._leaf = self.same[order]  # the leaf of each slot
 
     def training_rows(self, cached, seen, correction, y, leaf, residual):
         """For the training rows (one output column; the tree's output for a row is ``cached -

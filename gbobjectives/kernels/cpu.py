@@ -308,24 +308,6 @@ def _off_leaf(v, x, score):
     return 1 if abs(v - x) > 1e-12 * (abs(score) + abs(v)) + 1e-300 else 0
 
 
-def _leaf_slots(values, mid, slot_leaf, same):
-    """For a tree's leaf values (any order): ``mid``, the midpoints of the ascending values;
-    ``slot_leaf``, the leaf of each ascending slot; ``same``, for each leaf the lowest-numbered
-    leaf of its value (leaves of equal values cannot be told apart by a row's output: their
-    slots all name that one)."""
-    order = np.argsort(values, kind="mergesort")  # stable: of equal values, the lowest leaf first
-    first = order[0]
-    for t in range(order.shape[0]):
-        o = order[t]
-        if t > 0:
-            prev = order[t - 1]
-            mid[t - 1] = (values[prev] + values[o]) / 2
-            if values[o] != values[prev]:
-                first = o
-        slot_leaf[t] = first
-        same[o] = first
-
-
 def _tree_rows(mid, slot_leaf, values, cached, seen, correction, y, leaf, residual):
     """One pass over the training rows of a new tree (one output column): each row's leaf from
     the tree's output for it, the change of its cached score since last ``seen`` (the nearest
@@ -378,7 +360,6 @@ _SOURCES = {
     "softmax_value": _softmax_value,
     "mean_abs_residual": _mean_abs_residual,
     "leaf_quantiles": _leaf_quantiles,
-    "leaf_slots": _leaf_slots,
     "tree_rows": _tree_rows,
     "add_leaf_change": _add_leaf_change,
     "gather_add": _gather_add,
@@ -500,10 +481,6 @@ def mean_abs_residual(y2, z2, w):
 
 def leaf_quantiles(alpha, residual, w, leaf, out):
     loop("leaf_quantiles", residual.shape[0])(float(alpha), residual, _none_if_empty(w), leaf, out)
-
-
-def leaf_slots(values, mid, slot_leaf, same):
-    loop("leaf_slots", 0)(values, mid, slot_leaf, same)
 
 
 def _lookup_size(mid, rows):
