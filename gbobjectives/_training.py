@@ -236,11 +236,6 @@ class LeafLookup:
         cpu.add_leaf_change(self.mid, self._leaf, change, cached, seen, correction)
 
 
-def add_by_leaf(change, leaf, out):
-    """``out += change[leaf]`` (``change``: per leaf; ``leaf``: each row's), in one pass."""
-    cpu.gather_add(change, leaf, out)
-
-
 def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):
     """New values of a tree's leaves (``leaf``: each row's leaf, an index into ``leaf_values``):
     ``learning_rate x loss.leaf_value`` of the residuals of the rows in each leaf; a leaf without

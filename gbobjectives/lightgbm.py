@@ -163,7 +163,7 @@ class LeafRenewal:
             if leaves is None:
                 lookup.add_change(change, cached[:, j], seen[:, j], correction[:, j])
             else:
-                training.add_by_leaf(change, leaves[j], correction[:, j])
+                correction[:, j] += change[leaves[j]]
         entry[1], entry[3] = (cached if owned else cached.copy(order="F")), it
 
     def scores(self, preds, data):

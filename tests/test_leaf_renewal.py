@@ -512,9 +512,6 @@ def test_training_rows_and_corrections_of_a_new_tree():
     want = correction + change[lookup.same[true_leaf]]
     lookup.add_change(change, cached, seen, correction)
     np.testing.assert_allclose(correction, want, rtol=0, atol=1e-12)
-    again = np.zeros(n)
-    training.add_by_leaf(change, leaf, again)
-    np.testing.assert_array_equal(again, change[leaf])
 
 
 def test_leaves_are_renewed_one_by_one_even_with_equal_values():

@@ -332,12 +332,6 @@ def _add_leaf_change(mid, slot_leaf, change, cached, seen, correction):
         correction[i] += change[slot_leaf[_slot(mid, cached[i] - seen[i])]]
 
 
-def _gather_add(change, leaf, out):
-    """``out[i] += change[leaf[i]]``."""
-    for i in prange(leaf.shape[0]):
-        out[i] += change[leaf[i]]
-
-
 PARALLEL_MIN_ELEMENTS = 100_000
 # kernel_threads("auto"): serial below this many elements (a 1M-row element-wise call: 1-3 ms
 # serially) and parallel from it (a 1M x 4 softmax call: about 20 ms), as measured inside
@@ -362,7 +356,6 @@ _SOURCES = {
     "leaf_quantiles": _leaf_quantiles,
     "tree_rows": _tree_rows,
     "add_leaf_change": _add_leaf_change,
-    "gather_add": _gather_add,
 }
 
 # compiled loops, created on first use: {(name, constants...): dispatcher}
@@ -494,7 +487,3 @@ def tree_rows(mid, slot_leaf, values, cached, seen, correction, y, leaf, residua
 
 def add_leaf_change(mid, slot_leaf, change, cached, seen, correction):
     loop("add_leaf_change", _lookup_size(mid, cached.shape[0]))(mid, slot_leaf, change, cached, seen, correction)
-
-
-def gather_add(change, leaf, out):
-    loop("gather_add", leaf.shape[0])(change, leaf, out)
