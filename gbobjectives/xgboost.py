@@ -16,6 +16,7 @@ cached once per DMatrix, not re-read every round.
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -107,6 +108,16 @@ class Metric(_DeviceAware):
             return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
 
 
+@dataclass
+class _Margins:
+    """One DMatrix under ``LeafRenewal``: the renewed model's margins are ``start + added``."""
+
+    data: Any
+    start: np.ndarray  # (n, k) margins before this training's trees (float64)
+    added: np.ndarray  # (n, k) the renewed values of the rows' leaves, summed over the trees accounted
+    seen: int  # iterations accounted
+
+
 class LeafRenewal:
     """Leaf renewal inside ``xgboost.train`` for a loss with ``renews_leaves`` that XGBoost
     cannot renew itself (see ``train``): after each
@@ -114,36 +125,44 @@ class LeafRenewal:
     learning rate XGBoost grew it with, also under a ``LearningRateScheduler``) of the
     residuals of the training rows in it, as ``reg:quantileerror`` does.
 
-    XGBoost has no call that sets a leaf, so the renewed values are kept in a table while
-    training and written into the model once at the end (``finish``: one JSON round trip).
-    Until then XGBoost's cached margins hold the original values: the objective and the metric
-    add a per-row correction (renewed minus original value of the row's leaf, summed over
-    trees), so they see the renewed model. Rows' leaves come from ``predict(pred_leaf=True,
-    iteration_range=(i, i + 1))`` on each DMatrix (exact, through a one-iteration slice), the
-    original leaf values from that slice's JSON."""
+    XGBoost has no call that sets a leaf, so the renewed values (rounded to float32, as the
+    model stores them) are kept in a table while training and written into the model once at
+    the end (``finish``: one JSON round trip). Until then XGBoost's cached margins hold the
+    original values, so the objective and the metric are given the renewed model's margins as
+    the margins before the training's first tree plus the renewed values of each row's leaves
+    (``_Margins``): the trees' original values, whose last bits depend on the curvature's
+    rounding, never enter a residual (so integer weights and repeated rows renew to the same
+    values). Rows' leaves come from ``predict(pred_leaf=True, iteration_range=(i, i + 1))`` on
+    each DMatrix (exact, through a one-iteration slice), the original leaf values from that
+    slice's JSON."""
 
     def __init__(self, loss, dtrain, k, learning_rate):
         self.loss, self.k, self.learning_rate, self.dtrain = loss, k, float(learning_rate), dtrain
-        self.booster, self.done, self.trees = None, 0, []  # trees: per tree {node: (orig, new)}
+        self.booster, self.done = None, 0
+        self.trees: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per tree: (leaf nodes, original, renewed)
         self.first = 0  # the first iteration trained here (after an xgb_model's)
-        self._state = {}  # id(DMatrix) -> [dmat, margins last seen (n, k), correction, iterations seen]
+        self._state: dict[int, _Margins] = {}  # by id(DMatrix)
 
     def _entry(self, dmat, margins):
+        """The state of ``dmat``, created from the cached margins XGBoost passes now (which hold
+        the original values of every tree grown so far: they are swapped for the renewed ones)."""
         entry = self._state.get(id(dmat))
-        if entry is None or entry[0] is not dmat:
-            entry = self._state[id(dmat)] = [dmat, margins.copy(), np.zeros_like(margins), self.first]
+        if entry is None or entry.data is not dmat:
+            entry = _Margins(dmat, margins.copy(), np.zeros_like(margins), self.first)
+            self._state[id(dmat)] = entry
+            while entry.seen < self.done:
+                self._account(entry, self._leaves(dmat, entry.seen), swap=True)
         return entry
 
     def training_scores(self, predt, d):
         """The renewed model's margins for the training margins ``predt`` XGBoost passes."""
         margins = np.asarray(predt, np.float64).reshape(predt.shape[0], -1)
         entry = self._entry(self.dtrain, margins)
-        if entry[3] != self.done:
+        if entry.seen != self.done:
             raise RuntimeError("leaf renewal: the training margins were not seen after every iteration")
-        entry[1] = margins.copy()
         self._y, self._w = np.asarray(d.y, np.float64).reshape(len(margins), -1), d.w
         self._eta = self._current_learning_rate()
-        return (margins + entry[2]).reshape(np.shape(predt))
+        return (entry.start + entry.added).reshape(np.shape(predt))
 
     def _current_learning_rate(self):
         """The learning rate XGBoost applies to the tree it is growing (read while the objective
@@ -177,7 +196,7 @@ class LeafRenewal:
         if booster is None or self.done >= booster.num_boosted_rounds():
             return
         entry = self._state[id(self.dtrain)]
-        residual = self._y - (entry[1] + entry[2])  # at the margins before this iteration's trees
+        residual = self._y - (entry.start + entry.added)  # at the margins before this iteration's trees
         leaves = self._leaves(self.dtrain, self.done)
         trees = json.loads(self._slice(self.done).save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
         for j in range(self.k):
@@ -186,30 +205,28 @@ class LeafRenewal:
             new = training.renewed_leaf_values(
                 self.loss, orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], self._w, j, self._eta
             )
-            self.trees.append({int(node): (float(o), float(v)) for node, o, v in zip(nodes, orig, new, strict=True)})
+            self.trees.append((nodes, orig, new.astype(np.float32).astype(np.float64)))
         self.done += 1
-        self._account(entry, entry[1], leaves)
+        self._account(entry, leaves)
 
-    def _account(self, entry, margins, leaves):
-        it = self.done
+    def _account(self, entry, leaves, swap=False):
+        """Add the renewed values of iteration ``entry.seen``'s trees to ``entry`` (``leaves``: the
+        rows' leaf nodes); ``swap``: its start holds their original values, taken out."""
         for j in range(self.k):
-            table = self.trees[(it - 1 - self.first) * self.k + j]
-            nodes = np.array(sorted(table))
-            change = np.array([table[node][1] - table[node][0] for node in nodes])
-            entry[2][:, j] += change[np.searchsorted(nodes, leaves[:, j])]
-        entry[1], entry[3] = margins, it
+            nodes, orig, new = self.trees[(entry.seen - self.first) * self.k + j]
+            slot = np.searchsorted(nodes, leaves[:, j])
+            entry.added[:, j] += new[slot]
+            if swap:
+                entry.start[:, j] -= orig[slot]
+        entry.seen += 1
 
     def scores(self, predt, dmat):
-        """The renewed model's margins for an evaluation DMatrix's cached margins."""
+        """The renewed model's margins for a DMatrix (``predt``: XGBoost's cached margins)."""
         margins = np.asarray(predt, np.float64).reshape(predt.shape[0], -1)
-        entry = self._state.get(id(dmat))
-        if dmat is self.dtrain:
-            return (margins + entry[2]).reshape(np.shape(predt))
-        if entry is None or entry[0] is not dmat:
-            entry = self._state[id(dmat)] = [dmat, margins, np.zeros_like(margins), self.first]
-        while entry[3] < self.done:
-            self._account(entry, margins, self._leaves(dmat, entry[3]))
-        return (margins + entry[2]).reshape(np.shape(predt))
+        entry = self._entry(dmat, margins)
+        while entry.seen < self.done:
+            self._account(entry, self._leaves(dmat, entry.seen))
+        return (entry.start + entry.added).reshape(np.shape(predt))
 
     def finish(self, booster):
         """Write the renewed leaf values into the model (one JSON round trip)."""
@@ -219,8 +236,8 @@ class LeafRenewal:
         self.sync()
         model = json.loads(booster.save_raw("json"))
         trees = model["learner"]["gradient_booster"]["model"]["trees"]
-        for tree, table in zip(trees[self.first * self.k :], self.trees, strict=False):
-            for node, (_, value) in table.items():
+        for tree, (nodes, _, new) in zip(trees[self.first * self.k :], self.trees, strict=False):
+            for node, value in zip(nodes.tolist(), new.tolist(), strict=True):
                 tree["split_conditions"][node] = value
                 tree["base_weights"][node] = value
         booster.load_model(bytearray(json.dumps(model).encode()))
