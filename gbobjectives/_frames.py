@@ -41,10 +41,19 @@ def _is_numeric(dtype):
     )
 
 
-def normalized(frame, categorical):
-    """The frame the boosters get: ``categorical`` columns as they are (they must be
-    ``category``), every other column float64 (nullable and boolean columns too; missing values
-    as NaN). Raises ``ValueError`` naming string, object or other non-numeric columns."""
+def categories_of(frame, categorical):
+    """The categories of each of the ``categorical`` columns, by column name."""
+    return {c: frame[c].cat.categories for c in categorical}
+
+
+def normalized(frame, categorical, categories=None):
+    """The frame the boosters get: ``categorical`` columns as ``category`` (they must be),
+    every other column float64 (nullable and boolean columns too; missing values as NaN).
+    ``categories``: the categories each categorical column had at fit (``categories_of``): a
+    column is re-coded to them by value, and a value that is not among them (a category the
+    fit never saw) becomes missing, as LightGBM and scikit-learn's HistGradientBoosting treat
+    it, so both boosters predict it as the missing value (XGBoost itself raises on it). Raises
+    ``ValueError`` naming string, object or other non-numeric columns."""
     pd = _pandas()
     bad = [c for c, dt in frame.dtypes.items() if not isinstance(dt, pd.CategoricalDtype) and not _is_numeric(dt)]
     if bad:
@@ -65,7 +74,7 @@ def normalized(frame, categorical):
     for c in frame.columns:
         col = frame[c]
         if c in categorical:
-            out[c] = col
+            out[c] = col if categories is None else col.cat.set_categories(categories[c])
         else:
             out[c] = col.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)

@@ -195,6 +195,7 @@ class _GBBase(BaseEstimator):
         if reset:
             cats = _frames.categorical_columns(X) if frame else []
             self.is_categorical_ = np.array([c in cats for c in X.columns]) if cats else None
+            self._categories = _frames.categories_of(X, cats) if cats else None
         mask = getattr(self, "is_categorical_", None)
         if mask is None:
             if frame:  # clear errors for string columns, and for category columns the fit did not have
@@ -206,7 +207,8 @@ class _GBBase(BaseEstimator):
                 f"{list(self.feature_names_in_[mask])}: pass a DataFrame with the same columns"
             )
         validate_data(self, X, reset=reset, skip_check_array=True)  # feature names and count
-        X = _frames.normalized(X, [c for c, is_cat in zip(X.columns, mask, strict=True) if is_cat])
+        categorical = [c for c, is_cat in zip(X.columns, mask, strict=True) if is_cat]
+        X = _frames.normalized(X, categorical, self.__dict__.get("_categories"))
         numeric = X.columns[~mask]
         if len(numeric) and np.isinf(X[numeric].to_numpy()).any():
             raise ValueError("Input X contains infinity or a value too large for dtype('float64').")

@@ -99,7 +99,7 @@ def test_predictions_match_the_boosters_own_estimators_on_a_categorical_frame(di
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_category_order_and_unseen_categories_at_predict(diamonds, backend):
+def test_category_order_at_predict(diamonds, backend):
     X, y = diamonds
     est = GBRegressor("huber", backend=backend, n_estimators=20).fit(X, y)
     base = est.predict(X[:50])
@@ -107,14 +107,50 @@ def test_category_order_and_unseen_categories_at_predict(diamonds, backend):
     for c in CATS:  # the same values under another category order: matched by name
         shuffled[c] = shuffled[c].cat.reorder_categories(list(shuffled[c].cat.categories)[::-1])
     np.testing.assert_allclose(est.predict(shuffled), base, rtol=1e-6)
-    unseen = X[:50].copy()
-    unseen["cut"] = pd.Categorical(["Brilliant"] * 50)
-    got = est.predict(unseen)
-    assert np.all(np.isfinite(got))
-    if backend == "lightgbm":  # LightGBM's documented handling: an unseen category is missing
-        missing = X[:50].copy()
-        missing["cut"] = pd.Categorical([None] * 50, categories=X["cut"].cat.categories)
-        np.testing.assert_allclose(got, est.predict(missing), rtol=1e-12)
+
+
+def _predictions(est, X, y):
+    """Every prediction method of the estimator, by name."""
+    out = {"predict": est.predict(X), "score": est.score(X, target(est, y))}
+    if isinstance(est, GBClassifier):
+        out |= {"predict_proba": est.predict_proba(X), "decision_function": est.decision_function(X)}
+    if isinstance(est, GBQuantileRegressor):
+        out["predict_interval"] = est.predict_interval(X)
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unseen_categories_predict_as_missing(diamonds, backend):
+    """A category the fit never saw is a missing value, for every estimator and prediction
+    method, whether the column's categories are new altogether or new beside seen ones (XGBoost
+    itself raises "Found a category not in the training set")."""
+    X, y = diamonds
+    rows = X[:60]
+    for est in estimators(backend):
+        est.fit(X[100:], target(est, y[100:]), eval_set=[(X[:100], target(est, y[:100]))])
+        # rows 0-29 get categories the fit never saw; the rest keep theirs
+        unseen, missing = rows.copy(), rows.copy()
+        cut = rows["cut"].astype(str).to_numpy()
+        unseen_cut = np.where(np.arange(60) < 30, "Brilliant", cut)
+        unseen["cut"] = pd.Categorical(unseen_cut)  # categories: the seen ones present here and one new
+        missing["cut"] = pd.Categorical(np.where(np.arange(60) < 30, None, cut), categories=X["cut"].cat.categories)
+        unseen["color"] = pd.Categorical(["Z"] * 60)  # nothing seen at all
+        missing["color"] = pd.Categorical([None] * 60, categories=X["color"].cat.categories)
+        got, want = _predictions(est, unseen, y[:60]), _predictions(est, missing, y[:60])
+        for method, value in want.items():
+            assert np.all(np.isfinite(got[method])), (type(est).__name__, method)
+            np.testing.assert_array_equal(got[method], value, err_msg=f"{type(est).__name__}.{method}")
+        # and missing is not what the rows' own categories predict (the check has teeth)
+        assert not np.allclose(_predictions(est, rows, y[:60])["predict"], want["predict"])
+    # an eval set with an unseen category trains as with that cell missing
+    ev_unseen = X[:100].assign(cut=pd.Categorical(["Brilliant"] * 100))
+    ev_missing = X[:100].assign(cut=pd.Categorical([None] * 100, categories=X["cut"].cat.categories))
+    curves = [
+        GBRegressor("huber", backend=backend, n_estimators=10).fit(X[100:], y[100:], eval_set=[(ev, y[:100])])
+        .evals_result_["validation_0"]
+        for ev in (ev_unseen, ev_missing)
+    ]
+    assert curves[0] == curves[1]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
