@@ -376,6 +376,11 @@ def train(
 
     params = dict(params)
     y = np.asarray(train_set.get_label())
+    if y.ndim != 1:  # LightGBM's Dataset refuses it at construction, in its own words
+        raise ValueError(
+            f"a LightGBM Dataset takes a 1-D label, got shape {y.shape}: pass the label once "
+            "(lightgbm.Dataset(X, y)); with several quantile levels every level is fitted to it"
+        )
     w = _weight(train_set)
     num_class = int(params.get("num_class", 1) or 1)
     n_classes = num_class if num_class > 1 else None

@@ -321,9 +321,11 @@ def native_quantile_leaves():
     return tuple(int(p) for p in re.findall(r"\d+", xgboost.__version__)[:2]) < NATIVE_QUANTILE_LEAVES_BEFORE
 
 
-def _native_renewal(loss):
-    """Whether XGBoost renews this loss's leaves itself (a quantile loss, XGBoost before 3.4)."""
-    return loss.renews_leaves and loss.leaf_quantile_levels is not None and native_quantile_leaves()
+def _native_renewal(loss, y):
+    """Whether XGBoost renews this loss's leaves itself: a quantile loss, XGBoost before 3.4, and
+    one label column (``reg:quantileerror`` rejects a label with one column per level)."""
+    one_column = np.ndim(y) == 1 or np.shape(y)[1] == 1
+    return loss.renews_leaves and loss.leaf_quantile_levels is not None and one_column and native_quantile_leaves()
 
 
 def _native_renewal_params(loss, params):
@@ -360,7 +362,9 @@ def train(
     training data. With ``params["device"] = "cuda"`` the objective and metric run on the GPU
     when numba.cuda can use it (else on the CPU, with the booster still on the GPU). A loss
     with ``renews_leaves`` has its leaves renewed after each tree: one whose leaf values are
-    quantiles (``leaf_quantile_levels``) by XGBoost itself where it can (XGBoost < 3.4:
+    quantiles (``leaf_quantile_levels``) by XGBoost itself where it can (XGBoost < 3.4 and a
+    label of one column, which every level is fitted to; a label with one column per level goes
+    to ``LeafRenewal``, as XGBoost's quantile objective rejects it:
     ``objective="reg:quantileerror"`` and ``quantile_alpha`` are set, so XGBoost's own renewal
     runs on the trees the Python objective's gradients built, at no cost per round; on the GPU
     it is XGBoost's GPU renewal, not yet run by this package's tests); otherwise by
@@ -412,7 +416,7 @@ def train(
     renewal: LeafRenewal | None = None
     obj = kwargs["obj"]
     renewing = False
-    if _native_renewal(bound):
+    if _native_renewal(bound, y):
         params, renewing = _native_renewal_params(bound, params), True
     elif bound.renews_leaves and isinstance(obj, Objective) and obj.device == "cpu":
         renewal = obj.renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
@@ -562,7 +566,7 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
     y = np.asarray(labels.compute())
     w = None if sample_weight is None else np.asarray(sample_weight.compute())
     loss = training.get_loss(loss)
-    if loss.renews_leaves and not _native_renewal(loss):
+    if loss.renews_leaves and not _native_renewal(loss, y):
         warnings.warn(
             "leaf renewal on xgboost.dask needs XGBoost's own (before 3.4): the leaves keep the "
             "curvature's Newton steps (renew_leaves=False trains that model without this warning)",
@@ -573,7 +577,7 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
     if loss.adaptive:
         return _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs)
     params, kwargs, bound, _ = _setup(loss, params, y, w, True, kwargs)
-    renewing = _native_renewal(bound)
+    renewing = _native_renewal(bound, y)
     if renewing:  # XGBoost's distributed renewal: per leaf, the workers' quantiles averaged
         params = _native_renewal_params(bound, params)
     if isinstance(kwargs["obj"], training.AdapterCallable):

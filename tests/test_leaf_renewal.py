@@ -704,3 +704,33 @@ def test_xgboost_adapter_renewal_follows_a_learning_rate_schedule(monkeypatch):
     own = fit()
     monkeypatch.setattr(gx, "native_quantile_leaves", lambda: False)
     np.testing.assert_allclose(fit(), own, rtol=1e-6)
+
+
+# ---- label layouts ---------------------------------------------------------------------------
+@pytest.mark.parametrize("hessian", [None, "constant"])
+def test_xgboost_multi_level_label_layouts(xgboost_route, hessian):
+    """Several quantile levels train on a 1-D label and on one identical label column per level
+    (XGBoost's multi-output layout), to the same model, on both renewal routes (XGBoost's own
+    quantile objective rejects the second: it goes to LeafRenewal); another column count raises
+    our ValueError, never a booster's internal check."""
+    import xgboost as xgb
+
+    from gbobjectives import xgboost as gx
+
+    X, y, w = data(600)
+    loss = gb.Quantile([0.1, 0.5, 0.9], hessian=hessian)
+    flat = gx.train(loss, {"learning_rate": LR}, xgb.DMatrix(X, y, weight=w), 15)
+    Y = np.column_stack([y, y, y])
+    wide = gx.train(loss, {"learning_rate": LR}, xgb.DMatrix(X, Y, weight=w), 15)
+    np.testing.assert_allclose(wide.predict(xgb.DMatrix(X)), flat.predict(xgb.DMatrix(X)), rtol=1e-5, atol=1e-5)
+    without = gx.train(gb.Quantile([0.1, 0.5, 0.9], hessian=hessian, renew_leaves=False), {}, xgb.DMatrix(X, Y), 15)
+    assert np.abs(without.predict(xgb.DMatrix(X)) - flat.predict(xgb.DMatrix(X))).max() > 0.1  # renewed: can fail
+    with pytest.raises(ValueError, match="columns"):
+        gx.train(loss, {}, xgb.DMatrix(X, Y[:, :2]), 2)
+
+
+def test_lightgbm_multi_level_label_layout_error():
+    """LightGBM's Dataset takes only a 1-D label: a label per level raises our ValueError saying so."""
+    X, y, _ = data(300)
+    with pytest.raises(ValueError, match="1-D label"):
+        gl.train(gb.Quantile([0.1, 0.9]), {"verbosity": -1}, lgb.Dataset(X, np.column_stack([y, y])), 2)
