@@ -146,7 +146,8 @@ def test_unseen_categories_predict_as_missing(diamonds, backend):
     ev_unseen = X[:100].assign(cut=pd.Categorical(["Brilliant"] * 100))
     ev_missing = X[:100].assign(cut=pd.Categorical([None] * 100, categories=X["cut"].cat.categories))
     curves = [
-        GBRegressor("huber", backend=backend, n_estimators=10).fit(X[100:], y[100:], eval_set=[(ev, y[:100])])
+        GBRegressor("huber", backend=backend, n_estimators=10)
+        .fit(X[100:], y[100:], eval_set=[(ev, y[:100])])
         .evals_result_["validation_0"]
         for ev in (ev_unseen, ev_missing)
     ]

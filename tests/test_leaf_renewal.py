@@ -274,6 +274,30 @@ def test_leaf_quantile_selection_on_ordered_and_tied_residuals(pattern):
                 assert got == want, (n, alpha, weight is None)
 
 
+def test_selection_fallback_sort_is_a_sort():
+    """The sort quickselect ends with (its last few values, or whatever is left after its bound
+    of partitions) puts any range in order and carries each value's weight along."""
+    from gbobjectives.kernels import cpu
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 5, 16, 17, 100, 3000):
+        v = np.round(rng.standard_t(2, n + 6), 1)  # with ties
+        w = np.arange(n + 6, dtype=np.float64)
+        lo, hi = 3, n + 3
+        want_v = v.copy()
+        want_v[lo:hi] = np.sort(v[lo:hi], kind="stable")
+        pairs = sorted(zip(v[lo:hi].tolist(), w[lo:hi].tolist(), strict=True))
+        for weighted in (False, True):
+            got_v, got_w = v.copy(), w.copy()
+            cpu._shell_sort(got_v, got_w, lo, hi, weighted)
+            np.testing.assert_array_equal(got_v, want_v)
+            if weighted:  # each weight still beside its value (ties in any order)
+                assert sorted(zip(got_v[lo:hi].tolist(), got_w[lo:hi].tolist(), strict=True)) == pairs
+                np.testing.assert_array_equal(got_w[:lo], w[:lo])
+            else:
+                np.testing.assert_array_equal(got_w, w)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("alpha", [0.9, [0.1, 0.5, 0.9]])
 def test_renewing_majorizer_curvature_counts_rows(alpha, weighted):

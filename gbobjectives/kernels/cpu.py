@@ -34,9 +34,8 @@ import numpy as np
 from numba import njit, prange
 
 from .scalar import (
+    ELEMENTWISE,
     FOCAL,
-    elem_grad_hess,
-    elem_value,
     exp,
     row_class_weight,
     softmax_focal_coefs,
@@ -47,6 +46,8 @@ from .scalar import (
 ROW_BLOCK = 256  # softmax rows per block (scratch: the block's exps, k x 256, and 8 x 256)
 KIND = HMODE = -1  # placeholders: only the per-kind copies are compiled, each with its own
 FIXED_PARAM = -1.0  # >= 0: the loss's first parameter (focal gamma) as a constant of the copy
+# placeholders too: each element-wise copy calls its kind's functions (scalar.ELEMENTWISE)
+elem_value = elem_grad_hess = None
 
 
 @njit(forceinline=True)
@@ -65,7 +66,7 @@ def _elementwise_grad_hess(params, y, z, w, cw, g, h):
     q_eps = params[2]
     for i in prange(z.shape[0]):
         yi = np.float64(y[i])
-        gg, hh = elem_grad_hess(KIND, HMODE, yi, np.float64(z[i]), param, q_scale, q_eps)
+        gg, hh = elem_grad_hess(HMODE, yi, np.float64(z[i]), param, q_scale, q_eps)
         wi = _weight(w, cw, i, yi)
         g[i] = gg * wi
         h[i] = hh * wi
@@ -75,7 +76,7 @@ def _elementwise_value(params, y, z, w, cw, out):
     param = params[0] if FIXED_PARAM < 0.0 else FIXED_PARAM
     for i in prange(z.shape[0]):
         yi = np.float64(y[i])
-        out[i] = elem_value(KIND, yi, np.float64(z[i]), param) * _weight(w, cw, i, yi)
+        out[i] = elem_value(yi, np.float64(z[i]), param) * _weight(w, cw, i, yi)
 
 
 @njit(forceinline=True)
@@ -246,13 +247,38 @@ def _weighted_select(v, wt, lo, hi, threshold, sv, sw):
             threshold -= below + equal
             lo = gt
         av, aw, bv, bw = bv, bw, av, aw
-    order = np.argsort(av[lo:hi])
+    _shell_sort(av, aw, lo, hi, weighted)
     cum = 0.0
-    for t in range(order.shape[0]):
-        cum += aw[lo + order[t]] if weighted else 1.0
+    for t in range(lo, hi):
+        cum += aw[t] if weighted else 1.0
         if cum >= threshold:
-            return av[lo + order[t]]
-    return av[lo + order[order.shape[0] - 1]]
+            return av[t]
+    return av[hi - 1]
+
+
+@njit(cache=True)
+def _shell_sort(v, wt, lo, hi, weighted):
+    """Sort ``v[lo:hi]`` in place (the weights ``wt`` moved along when ``weighted``): Shell's
+    sort with Tokuda's gaps (1, 4, 9, 20, 46, ...), an insertion sort for the few values
+    quickselect leaves. Written out rather than ``np.argsort``, whose quicksort took 1.4 s to
+    compile on a first fit."""
+    top = 0
+    while np.ceil((9.0 * 2.25 ** (top + 1) - 4.0) / 5.0) < hi - lo:
+        top += 1
+    for t in range(top, -1, -1):
+        gap = int(np.ceil((9.0 * 2.25**t - 4.0) / 5.0))
+        for i in range(lo + gap, hi):
+            x = v[i]
+            xw = wt[i] if weighted else 0.0
+            j = i
+            while j - gap >= lo and v[j - gap] > x:
+                v[j] = v[j - gap]
+                if weighted:
+                    wt[j] = wt[j - gap]
+                j -= gap
+            v[j] = x
+            if weighted:
+                wt[j] = xw
 
 
 def _leaf_quantiles(alpha, residual, w, leaf, out):
@@ -369,6 +395,8 @@ def _copy(func, name, parallel, constants):
     ``error_model="numpy"``: a float division by zero gives inf/NaN like NumPy instead of a
     check and a Python exception per division, which would stop vectorisation."""
     glb = dict(func.__globals__, **constants) if constants else func.__globals__
+    if "KIND" in constants:  # an element-wise loop: its kind's math only (scalar.ELEMENTWISE)
+        glb["elem_value"], glb["elem_grad_hess"] = ELEMENTWISE[constants["KIND"]]
     twin = types.FunctionType(func.__code__, glb, name, func.__defaults__, func.__closure__)
     twin.__qualname__ = name
     return njit(parallel=parallel, cache=True, error_model="numpy")(twin)
@@ -477,7 +505,10 @@ def leaf_quantiles(alpha, residual, w, leaf, out):
 
 
 def _lookup_size(mid, rows):
-    return rows * max(1, mid.shape[0])
+    """The size that picks the lookup loops' twin: the rows (each row's pass over the leaves'
+    midpoints vectorises; below ``PARALLEL_MIN_ELEMENTS`` rows a parallel twin saves a few
+    microseconds a tree and costs a second compile on a first fit)."""
+    return rows
 
 
 def tree_rows(mid, slot_leaf, values, cached, seen, correction, y, leaf, residual):

@@ -306,49 +306,144 @@ def row_class_weight(y, w, cw, i):
     return t, wi
 
 
-# ---- dispatch for the element-wise loops ------------------------------------------------------
+# ---- each kind as the element-wise loops call it ------------------------------------------------
+# Every kind's value and (grad, hess) of one element in one signature, ``(y, z, param)`` and
+# ``(hmode, y, z, param, q_scale, q_eps)``; ``param``: the loss's parameter for the column (delta,
+# scale, c, alpha or focal gamma), ``q_scale`` / ``q_eps``: quantile's residual scale and
+# majorizer epsilon (the other kinds ignore them). The CPU loops are compiled once per kind with
+# that kind's pair in place of ``elem_value`` / ``elem_grad_hess`` (``ELEMENTWISE``), so a fit
+# types and compiles only the math of its own loss; the GPU kernels take the kind at run time
+# (``elem_value`` / ``elem_grad_hess`` below).
+@njit(forceinline=True)
+def huber_elem_value(y, z, param):
+    return huber_value(z - y, param)
+
+
+@njit(forceinline=True)
+def huber_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return huber_grad_hess(z - y, param, hmode)
+
+
+@njit(forceinline=True)
+def pseudo_huber_elem_value(y, z, param):
+    return pseudo_huber_value(z - y, param)
+
+
+@njit(forceinline=True)
+def pseudo_huber_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return pseudo_huber_grad_hess(z - y, param, hmode)
+
+
+@njit(forceinline=True)
+def logcosh_elem_value(y, z, param):
+    return logcosh_value(z - y, param)
+
+
+@njit(forceinline=True)
+def logcosh_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return logcosh_grad_hess(z - y, param, hmode)
+
+
+@njit(forceinline=True)
+def cauchy_elem_value(y, z, param):
+    return cauchy_value(z - y, param)
+
+
+@njit(forceinline=True)
+def cauchy_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return cauchy_grad_hess(z - y, param, hmode)
+
+
+@njit(forceinline=True)
+def tukey_elem_value(y, z, param):
+    return tukey_value(z - y, param)
+
+
+@njit(forceinline=True)
+def tukey_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return tukey_grad_hess(z - y, param, hmode)
+
+
+@njit(forceinline=True)
+def welsch_elem_value(y, z, param):
+    return welsch_value(z - y, param)
+
+
+@njit(forceinline=True)
+def welsch_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return welsch_grad_hess(z - y, param, hmode)
+
+
+@njit(forceinline=True)
+def quantile_elem_value(y, z, param):
+    return quantile_value(z - y, param)
+
+
+@njit(forceinline=True)
+def quantile_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return quantile_grad_hess(z - y, param, q_scale, q_eps, hmode)
+
+
+@njit(forceinline=True)
+def focal_elem_value(y, z, param):
+    return focal_value(y, z, param)
+
+
+@njit(forceinline=True)
+def focal_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
+    return focal_grad_hess(y, z, param, hmode)
+
+
+ELEMENTWISE = {  # kind -> (value, grad_hess) of one element, as above
+    HUBER: (huber_elem_value, huber_elem_grad_hess),
+    PSEUDO_HUBER: (pseudo_huber_elem_value, pseudo_huber_elem_grad_hess),
+    LOGCOSH: (logcosh_elem_value, logcosh_elem_grad_hess),
+    QUANTILE: (quantile_elem_value, quantile_elem_grad_hess),
+    FOCAL: (focal_elem_value, focal_elem_grad_hess),
+    CAUCHY: (cauchy_elem_value, cauchy_elem_grad_hess),
+    TUKEY: (tukey_elem_value, tukey_elem_grad_hess),
+    WELSCH: (welsch_elem_value, welsch_elem_grad_hess),
+}
+
+
 @njit(forceinline=True)
 def elem_value(kind, y, z, param):
-    """The loss of one element; ``param``: the loss's parameter for this column (delta, scale,
-    c, alpha or focal gamma)."""
-    if kind == FOCAL:
-        return focal_value(y, z, param)
-    r = z - y
+    """The value of one element of the loss ``kind`` chosen at run time (the GPU kernels)."""
     if kind == HUBER:
-        return huber_value(r, param)
+        return huber_elem_value(y, z, param)
     if kind == PSEUDO_HUBER:
-        return pseudo_huber_value(r, param)
+        return pseudo_huber_elem_value(y, z, param)
     if kind == LOGCOSH:
-        return logcosh_value(r, param)
+        return logcosh_elem_value(y, z, param)
+    if kind == FOCAL:
+        return focal_elem_value(y, z, param)
     if kind == CAUCHY:
-        return cauchy_value(r, param)
+        return cauchy_elem_value(y, z, param)
     if kind == TUKEY:
-        return tukey_value(r, param)
+        return tukey_elem_value(y, z, param)
     if kind == WELSCH:
-        return welsch_value(r, param)
-    return quantile_value(r, param)
+        return welsch_elem_value(y, z, param)
+    return quantile_elem_value(y, z, param)
 
 
 @njit(forceinline=True)
 def elem_grad_hess(kind, hmode, y, z, param, q_scale, q_eps):
-    """(grad, hess) of one element; ``param`` as in ``elem_value``; ``q_scale``, ``q_eps``:
-    quantile's residual scale and majorizer epsilon (the other losses ignore them)."""
-    if kind == FOCAL:
-        return focal_grad_hess(y, z, param, hmode)
-    r = z - y
+    """(grad, hess) of one element of the loss ``kind`` chosen at run time (the GPU kernels)."""
     if kind == HUBER:
-        return huber_grad_hess(r, param, hmode)
+        return huber_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
     if kind == PSEUDO_HUBER:
-        return pseudo_huber_grad_hess(r, param, hmode)
+        return pseudo_huber_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
     if kind == LOGCOSH:
-        return logcosh_grad_hess(r, param, hmode)
+        return logcosh_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
+    if kind == FOCAL:
+        return focal_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
     if kind == CAUCHY:
-        return cauchy_grad_hess(r, param, hmode)
+        return cauchy_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
     if kind == TUKEY:
-        return tukey_grad_hess(r, param, hmode)
+        return tukey_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
     if kind == WELSCH:
-        return welsch_grad_hess(r, param, hmode)
-    return quantile_grad_hess(r, param, q_scale, q_eps, hmode)
+        return welsch_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
+    return quantile_elem_grad_hess(hmode, y, z, param, q_scale, q_eps)
 
 
 # ---- softmax focal (cross-entropy when gamma == 0) ---------------------------------------------

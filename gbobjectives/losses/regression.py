@@ -84,7 +84,8 @@ class _Regression(Loss):
 
         def grad_sum(c):
             raw.fill(c)
-            g, _ = elementwise_grad_hess(self.kind, scalar.H_CONSTANT, params, y2, raw, w)
+            # the loss's own curvature mode (only g is used): the loop the training compiles anyway
+            g, _ = elementwise_grad_hess(self.kind, HESSIAN_CODES[self.hessian], params, y2, raw, w)
             return float(g.sum())
 
         return root_of_gradient_sum(grad_sum, float(ycol.min()), float(ycol.max()))
