@@ -13,15 +13,32 @@ def parser_for(doc, smoke_help="tiny sizes (CI)"):
     description, and ``--smoke`` (the small run CI makes, written beside the real results)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help=smoke_help)
+    parser.add_argument(
+        "--tag", default=None, help="write results/<stem>_<tag>.md beside the usual file (e.g. another XGBoost)"
+    )
     return parser
 
 
-def save(stem, smoke, title, text, plot=None):
-    """Write ``results/<stem>.md`` (``<stem>_smoke.md`` for a smoke run) with ``title`` over
-    ``text``; ``plot(path)``, if given, draws ``<stem>.png``."""
+def versions():
+    """The versions of the libraries a result was measured with, as one line."""
+    import importlib.metadata as metadata
+
+    found = []
+    for package in ("xgboost", "lightgbm", "scikit-learn", "numpy", "numba"):
+        try:
+            found.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(found)
+
+
+def save(stem, smoke, title, text, plot=None, tag=None):
+    """Write ``results/<stem>.md`` (``<stem>_<tag>.md`` with a tag, ``..._smoke.md`` for a smoke
+    run) with ``title`` over ``text`` and the libraries' versions under it; ``plot(path)``, if
+    given, draws the ``.png`` beside it."""
     RESULTS.mkdir(exist_ok=True)
-    base = RESULTS / (f"{stem}_smoke" if smoke else stem)
-    base.with_suffix(".md").write_text(f"# {title}\n\n{text}")
+    base = RESULTS / "_".join([stem, *([tag] if tag else []), *(["smoke"] if smoke else [])])
+    base.with_suffix(".md").write_text(f"# {title}\n\n{text.rstrip()}\n\nMeasured with {versions()}.\n")
     written = [base.with_suffix(".md")]
     if plot is not None:
         plot(base.with_suffix(".png"))

@@ -611,11 +611,14 @@ def main(argv=None):
     for name in args.study:
         t0 = time.perf_counter()
         title, lines = STUDIES[name](cfg)
-        command = f"python -m benchmarks.quality --study {name}" + (" --smoke" if args.smoke else "")
+        command = f"python -m benchmarks.quality --study {name} --seeds {args.seeds}" + (
+            " --smoke" if args.smoke else ""
+        )
+        command += f" --tag {args.tag}" if args.tag else ""
         lines.append(f"\n({time.perf_counter() - t0:.0f} s on 2 threads; command: `{command}`)")
         text = "\n".join(lines) + "\n"
         print(text, flush=True)
-        save(f"quality_{name}", args.smoke, title, text)
+        save(f"quality_{name}", args.smoke, title, text, tag=args.tag)
 
 
 if __name__ == "__main__":

@@ -256,11 +256,13 @@ def main(argv=None):
     repeats = 1 if args.smoke else args.repeats
     rows, rounds, n = run(args.smoke, 1 if args.smoke else args.seeds, repeats)
     command = "python -m benchmarks.time_to_quality" + (" --smoke" if args.smoke else "")
+    command += f" --seeds {args.seeds} --repeats {args.repeats}" if (args.seeds, args.repeats) != (2, 3) else ""
+    command += f" --tag {args.tag}" if args.tag else ""
     text = (
         table(rows, rounds, n, repeats) + f"\n\n({time.perf_counter() - t0:.0f} s on 2 threads; command: `{command}`)\n"
     )
     print(text)
-    save("time_to_quality", args.smoke, "Time to the native's best validation pinball loss", text)
+    save("time_to_quality", args.smoke, "Time to the native's best validation pinball loss", text, tag=args.tag)
 
 
 if __name__ == "__main__":
