@@ -9,10 +9,10 @@ empty run filled it. The first call uses 1,000 rows (the serial loop) and, separ
 two losses). The first row is the floor: Numba alone, a one-line cached ``@njit`` loop timed the
 same way. Writes benchmarks/results/cold_start.md.
 
-``--fits``: the first ``fit`` of each estimator at its defaults instead (scikit-learn's diabetes
-or breast_cancer), in a fresh process with an empty cache, then with the cache that fit left.
-"import" there includes scikit-learn, XGBoost and LightGBM. Writes
-benchmarks/results/cold_start_fits.md.
+``--fits``: the first ``fit`` of each estimator at its defaults instead (5,000 x 10 generated
+rows), in a fresh process with an empty cache, then with the cache that fit left, beside the
+closest native estimator's first fit in a fresh process. "import" there includes scikit-learn,
+XGBoost and LightGBM. Writes benchmarks/results/cold_start_fits.md.
 """
 
 import json
@@ -87,12 +87,28 @@ FIT_CHILD = (
 import json, sys, time
 t0 = time.perf_counter()
 import lightgbm, numpy as np, sklearn, xgboost
-from sklearn.datasets import load_breast_cancer, load_diabetes
 import gbobjectives as gb
 t_import = time.perf_counter() - t0
-estimator, backend = sys.argv[1], sys.argv[2]
-X, y = load_breast_cancer(return_X_y=True) if estimator == "GBClassifier" else load_diabetes(return_X_y=True)
-call = lambda: getattr(gb, estimator)(backend=backend).fit(X, y)
+estimator, backend, native = sys.argv[1], sys.argv[2], sys.argv[3] == "native"
+rng = np.random.default_rng(0)
+X = rng.normal(size=(5000, 10))
+y = X[:, 0] + 0.5 * X[:, 1] ** 2 + rng.standard_t(3, 5000)
+if estimator == "GBClassifier":
+    y = (y > 1.5).astype(int)
+if not native:
+    call = lambda: getattr(gb, estimator)(backend=backend).fit(X, y)
+else:  # the closest native estimator(s) at their defaults; the quantile regressor: one per level
+    lib = xgboost if backend == "xgboost" else lightgbm
+    prefix = "XGB" if backend == "xgboost" else "LGBM"
+    if estimator == "GBQuantileRegressor":
+        if backend == "xgboost":
+            models = [lib.XGBRegressor(objective="reg:quantileerror", quantile_alpha=a) for a in (0.05, 0.5, 0.95)]
+        else:
+            models = [lib.LGBMRegressor(objective="quantile", alpha=a, verbosity=-1) for a in (0.05, 0.5, 0.95)]
+    else:
+        kind = "Classifier" if estimator == "GBClassifier" else "Regressor"
+        models = [getattr(lib, prefix + kind)(**({} if backend == "xgboost" else {"verbosity": -1}))]
+    call = lambda: [m.fit(X, y) for m in models]
 """
     + _TIMED
 )
@@ -121,8 +137,8 @@ def child(loss, kind, n, cache):
     return _spawn(code, [loss, kind, str(n)], cache)
 
 
-def fit_child(estimator, backend, cache):
-    return _spawn(FIT_CHILD, [estimator, backend], cache)
+def fit_child(estimator, backend, cache, native=False):
+    return _spawn(FIT_CHILD, [estimator, backend, "native" if native else "ours"], cache)
 
 
 def _spawn(code, args, cache):
@@ -139,23 +155,39 @@ def _spawn(code, args, cache):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+NATIVES = {
+    ("GBRegressor", "xgboost"): "XGBRegressor",
+    ("GBRegressor", "lightgbm"): "LGBMRegressor",
+    ("GBClassifier", "xgboost"): "XGBClassifier",
+    ("GBClassifier", "lightgbm"): "LGBMClassifier",
+    ("GBQuantileRegressor", "xgboost"): "3 XGBRegressor (reg:quantileerror)",
+    ("GBQuantileRegressor", "lightgbm"): "3 LGBMRegressor (quantile)",
+}
+
+
 def run_fits(estimators, backends):
     lines = [
-        "Fresh process per cell; the estimator at its defaults on scikit-learn's diabetes (breast_cancer "
-        "for GBClassifier). Command: `python -m benchmarks.cold_start --fits`.",
+        "Fresh process per cell; each estimator at its defaults on 5,000 x 10 generated rows (a t(3) "
+        "noisy target; its sign above 1.5 for GBClassifier). 'import': scikit-learn, XGBoost, LightGBM "
+        "and gbobjectives. 'empty cache': a new Numba cache directory (a new install, container or "
+        "worker); 'warm': a new process with the cache the first one left. The native: the closest "
+        "booster estimator(s) at their defaults, first fit in a fresh process (for the quantile "
+        "regressor one model per level, 0.05 / 0.5 / 0.95). Command: `python -m benchmarks.cold_start --fits`.",
         "",
         "| estimator | backend | import (s) | first fit, empty cache (s) | first fit, warm cache (s) "
-        "| second fit (s) |",
-        "|---|---|---|---|---|---|",
+        "| empty - warm (s) | import + empty (s) | native | native fit (s) | warm / native |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for estimator in estimators:
         for backend in backends:
             with tempfile.TemporaryDirectory() as cache:
                 empty = fit_child(estimator, backend, cache)
                 warm = fit_child(estimator, backend, cache)
+                native = fit_child(estimator, backend, cache, native=True)
             lines.append(
                 f"| {estimator} | {backend} | {warm['import']:.2f} | {empty['first']:.2f} | {warm['first']:.2f} "
-                f"| {warm['second']:.2f} |"
+                f"| {empty['first'] - warm['first']:.2f} | {empty['import'] + empty['first']:.2f} "
+                f"| {NATIVES[estimator, backend]} | {native['first']:.2f} | {warm['first'] / native['first']:.1f}x |"
             )
             print(lines[-1], flush=True)
     return "\n".join(lines) + "\n"
