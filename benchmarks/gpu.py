@@ -79,8 +79,8 @@ def main(argv=None):
         for label, kind, loss, native in CASES:
             X, y = _data(n, kind)
             dtrain = xgb.QuantileDMatrix(X, label=y) if on_gpu else xgb.DMatrix(X, label=y)
-            bound = _training.bind(loss, y)
-            start = float(_training.start(bound, y, None)[0])
+            plan = _training.TrainingPlan.of(loss, y)
+            bound, start = plan.loss, float(plan.start[0])
             base_native = {"base_score": 1 / (1 + np.exp(-start))} if kind == "binary" else {"base_score": start}
             runs = {"native": [], "floor": [], "cpu": [], "gpu": [], "resident": []}
             features = _features(X, base)

@@ -8,7 +8,10 @@ docstrings use the same numbers, and ``tests/test_registry.py`` enforces the dir
 2. ``kernels/cpu``, ``kernels/cuda``: the loops over the elements, one per device.
 3. ``losses/``: loss objects: parameters, validation, curvature choice, optimal constants.
 4. ``checking``: finite-difference verification of any loss.
-5. ``_training``, ``xgboost``, ``lightgbm``: the adapters (objective, metric, ``train``);
+5. the adapters: ``_training`` (the training plan: the loss bound once, labels, weights,
+   classes, start, how leaves are renewed; the base of the objective and metric callables),
+   ``_renewal`` (leaf renewal beside a booster: the shared base and its bookkeeping),
+   ``xgboost``, ``lightgbm`` (objective, metric, renewal and ``train`` for each booster);
    ``_frames``: data frames for the estimators.
 6. ``sklearn``: estimators built on the adapters (``GBRegressor``, ``GBClassifier``,
    ``GBQuantileRegressor``; importable from here, loaded on first use); ``__main__``: the demo

@@ -13,7 +13,6 @@ import time
 import numpy as np
 
 from . import LOSSES, check_gradients, get_loss
-from ._training import is_classifier
 
 
 def _demo_problems(name, rng, n):
@@ -29,7 +28,7 @@ def _demo_problems(name, rng, n):
             ("alpha=0.9", get_loss(name, alpha=0.9), y_reg, raw_reg),
             ("3 levels", get_loss(name, alpha=levels), y_reg, raw_reg[:, None] + np.arange(3)),
         ]
-    if not is_classifier(get_loss(name)):
+    if not get_loss(name).classifier:
         return [("", get_loss(name), y_reg, raw_reg)]
     loss = get_loss(name, **({"base": get_loss("focal", gamma=2.0)} if name == "class_balanced" else {}))
     return [("binary", loss, y_bin, raw_bin), ("4 classes", loss, y_multi, raw_multi)]
@@ -228,7 +227,7 @@ def warm_up(verbose=True):
                 warnings.simplefilter("ignore")
                 if name == "quantile":
                     GBQuantileRegressor(n_estimators=2, backend=backend).fit(X, y)
-                elif not is_classifier(get_loss(name)):
+                elif not get_loss(name).classifier:
                     GBRegressor(name, n_estimators=2, backend=backend).fit(X, y)
                 else:
                     GBClassifier(name, n_estimators=2, backend=backend).fit(X, classes > 0)

@@ -1,17 +1,19 @@
-"""What both framework adapters share: shaping labels, binding class counts once, the start.
+"""What both framework adapters share: the training plan (the loss bound once, labels,
+weights, classes, start, how leaves are renewed) and the base of their objective and metric
+callables.
 
-Layer 5 (adapters; see ``gbobjectives/__init__.py``): imports losses, and from the kernels only
-the CPU loops of leaf renewal's bookkeeping (the rows' leaves, their residuals, the per-row
-corrections); no loss math here.
+Layer 5 (adapters; see ``gbobjectives/__init__.py``): imports only losses; no loss math here.
+Leaf renewal, which the adapters run beside a booster, is in ``_renewal``.
 """
 
+import dataclasses
 import warnings
 import weakref
+from typing import Any
 
 import numpy as np
 
-from .kernels import cpu
-from .losses import ClassBalanced, Focal, Quantile, get_loss
+from .losses import Loss, get_loss
 from .losses import kernel_threads as _threads_of
 from .losses._validation import remember_checks
 from .losses.base import grad_hess_in, takes_out
@@ -28,17 +30,10 @@ XGBOOST_KERNEL_THREADS = "auto"
 LIGHTGBM_KERNEL_THREADS = None
 
 
-def is_classifier(loss):
-    return isinstance(loss, Focal | ClassBalanced)
-
-
-def n_outputs(loss, n_classes=None):
-    """Columns of the raw score: quantile levels, softmax classes, or 1."""
-    if isinstance(loss, Quantile) and loss._levels():
-        return loss._levels()
-    if is_classifier(loss) and n_classes and n_classes > 2:
-        return int(n_classes)
-    return 1
+def softmax_classes(n_classes):
+    """The class count a loss is told (``Loss.bind``, ``init_score``, ``n_outputs``): the
+    number of classes of a softmax problem (more than two), else None (regression, binary)."""
+    return int(n_classes) if n_classes and n_classes > 2 else None
 
 
 def shape_labels(y, n):
@@ -53,25 +48,58 @@ def none_if_empty(w):
     return None if w is None or np.size(w) == 0 else np.asarray(w)
 
 
-def bind(loss, y, n_classes=None, sample_weight=None, num_rounds=None):
-    """The loss to train with: class-balanced counts and the quantile residual scale taken once,
-    from the training data (so every round and every distributed worker agrees), and a schedule
-    over ``num_rounds`` boosting rounds where the loss has one (``Loss.for_training``)."""
-    loss = get_loss(loss).for_training(num_rounds)
-    if isinstance(loss, ClassBalanced) and loss.counts is None:
-        loss = loss.with_counts(y, n_classes if n_classes and n_classes > 2 else None, sample_weight)
-    if isinstance(loss, Quantile) and loss.scale is None and loss.hessian == "majorizer":
-        loss = loss.with_scale(y, sample_weight)
-    return loss
+def as_stored(a):
+    """Labels or weights as XGBoost and LightGBM store them (float32; None stays None): what
+    their ``get_label`` / ``get_weight`` return, so a plan built from the arrays the estimators
+    hold trains what one read from the DMatrix / Dataset trains."""
+    return None if a is None else np.asarray(a, np.float32)
 
 
-def start(loss, y, w, n_classes=None):
-    """The optimal constant raw score as a 1-D array (one entry per output column)."""
-    if is_classifier(loss):
-        init = loss.init_score(y, w, n_classes=n_classes if n_classes and n_classes > 2 else None)
-    else:
-        init = loss.init_score(y, w)
-    return np.atleast_1d(np.asarray(init, np.float64))
+# how a training renews its leaves (``TrainingPlan.renewal``)
+BY_BOOSTER = "booster"  # the booster's own renewal (XGBoost < 3.4's reg:quantileerror)
+BY_ADAPTER = "adapter"  # the adapter's LeafRenewal after each iteration
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingPlan:
+    """One training of a loss, decided once, before the booster starts: every objective,
+    metric and leaf renewal of the training is built from it.
+
+    ``loss``: bound to the training data (``Loss.bind``); ``y``, ``w``: the training labels and
+    weights (None: unweighted), read once; ``n_classes``: the classes of a softmax problem, else
+    None (``softmax_classes``); ``k``: the raw score's columns; ``start``: the optimal constant
+    raw score, one per column (None: the training sets none); ``renewal``: how the leaves are
+    renewed (``BY_BOOSTER``, ``BY_ADAPTER``, or None: the curvature's Newton steps); ``data``:
+    the booster's training data object (DMatrix / Dataset), whose labels and weights are ``y``
+    and ``w``."""
+
+    loss: Loss
+    y: np.ndarray
+    w: np.ndarray | None
+    n_classes: int | None
+    k: int
+    start: np.ndarray | None
+    renewal: str | None = None
+    data: Any = None
+
+    @classmethod
+    def of(cls, loss, y, w=None, n_classes=None, num_rounds=None, start=True, data=None):
+        """The plan of training ``loss`` on labels ``y`` and weights ``w`` for ``num_rounds``
+        rounds (None: unknown); ``start``: compute the optimal constant."""
+        n_classes = softmax_classes(n_classes)
+        w = none_if_empty(w)
+        bound = get_loss(loss).bind(y, w, n_classes, num_rounds)
+        init = np.atleast_1d(np.asarray(bound.init_score(y, w, n_classes), np.float64)) if start else None
+        return cls(bound, y, w, n_classes, bound.n_outputs(n_classes), init, None, data)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def renews(self):
+        """Whether the leaves are renewed: the curvature handed to the booster is then the
+        loss's ``split_curvature``."""
+        return self.renewal is not None
 
 
 def metric_name(loss):
@@ -80,7 +108,7 @@ def metric_name(loss):
 
 def check_metric_loss(loss):
     loss = get_loss(loss)
-    if isinstance(loss, ClassBalanced) and loss.counts is None:
+    if not loss.bound:
         raise ValueError(
             "a class-balanced metric needs the training counts: pass loss.with_counts(y_train) "
             "(the train() helpers do this for you)"
@@ -102,15 +130,19 @@ class PerDataset:
     losses scan these labels and weights for bad values on the first round only (they are this
     cache's own copies, which nothing writes to).
 
-    ``bind``: bind class-balanced counts and the quantile scale to that data (the training
-    set); metrics use the loss as given, with an adaptive scale frozen (``Loss.frozen``) at the
-    residuals of their first evaluation of each data set. ``to_device``: where labels and
-    weights go (GPU path).
+    ``bind``: bind the loss to the data (a bare objective, trained without a plan: the training
+    set's class-balanced counts and quantile scale); otherwise objectives use the loss as given
+    and metrics freeze an adaptive scale (``Loss.frozen``) at the residuals of their first
+    evaluation of each data set. ``known``: a data object whose labels and weights are already
+    read, with them (a plan's training set). ``to_device``: where labels and weights go (GPU path).
     """
 
-    def __init__(self, loss, bind):
-        self.loss, self.bind = loss, bind
+    def __init__(self, loss, bind, objective, known=None):
+        self.loss, self.bind, self.objective = loss, bind, objective
         self._cache = weakref.WeakKeyDictionary()
+        self._known = weakref.WeakKeyDictionary()
+        if known is not None and known[0] is not None:
+            self._known[known[0]] = known[1:]
 
     def __len__(self):
         return len(self._cache)
@@ -119,12 +151,15 @@ class PerDataset:
         n = predt.shape[0]
         got = self._cache.get(data)
         if got is None or got.n != n:
-            y = shape_labels(data.get_label(), n)
-            w = none_if_empty(data.get_weight())
+            known = self._known.get(data)
+            if known is not None and np.shape(known[0])[0] == n:
+                y, w = known
+            else:
+                y, w = shape_labels(data.get_label(), n), none_if_empty(data.get_weight())
             loss = self.loss
             if self.bind:
-                loss = bind(loss, y, predt.shape[1] if predt.ndim == 2 else None, w)
-            else:
+                loss = loss.bind(y, w, softmax_classes(predt.shape[1] if predt.ndim == 2 else None))
+            elif not self.objective:
                 loss = loss.frozen(y, predt, w)
             if to_device is not None:
                 y, w = to_device(y), None if w is None else to_device(w)
@@ -134,31 +169,44 @@ class PerDataset:
 
 
 class AdapterCallable:
-    """Base of both adapters' objectives and metrics: the loss, its per-data inputs (``_bind``:
-    bound to the training data, for objectives), the threads of the CPU loops during a call
-    (``gbobjectives.kernel_threads``), and pickling by the constructor's arguments (``_state``;
-    the per-data cache stays behind, e.g. when xgboost.dask ships the objective to a worker)."""
+    """Base of both adapters' objectives and metrics: the loss, its per-data inputs, the threads
+    of the CPU loops during a call (``gbobjectives.kernel_threads``), and pickling by the
+    constructor's arguments (``_state``; the per-data cache stays behind, e.g. when xgboost.dask
+    ships the objective to a worker).
 
-    _bind = False
-    _state: tuple[str, ...] = ("loss", "kernel_threads")
-    # set by the adapters' ``train`` once this training's leaf renewal is arranged (by the booster
-    # or by LeafRenewal) or has been warned about; an objective of a loss with ``renews_leaves``
-    # called without it (passed to the booster directly) warns once that no leaf is renewed
-    leaves_arranged = False
-    # set by ``train`` when this training's leaves are renewed (by the booster or LeafRenewal):
-    # the curvature handed over is then ``loss.split_curvature`` of the loss's own
-    renewing = False
+    Made by hand (``objective(loss)``), it binds the loss to the data of its first call and, for
+    a loss with ``renews_leaves``, warns once that nothing renews the leaves. Made by an
+    adapter's ``train`` from its ``TrainingPlan`` (``for_plan``), everything is set at
+    construction: the bound loss, the training set's labels and weights, ``renewing`` (the
+    curvature handed over is then ``loss.split_curvature``) and ``renewal`` (the adapter's leaf
+    renewal, whose renewed scores the callable is given).
+    """
 
-    def __init__(self, loss, kernel_threads):
+    _objective = False
+    _state: tuple[str, ...] = ("loss", "kernel_threads", "renewing", "planned")
+
+    def __init__(self, loss, kernel_threads, *, renewing=False, planned=False, known=None, renewal=None):
         self.loss = get_loss(loss)
         self.kernel_threads = kernel_threads
+        self.renewing, self.planned, self.renewal = bool(renewing), bool(planned), renewal
         self._threads = _threads_of(kernel_threads)
-        self._cache = PerDataset(self.loss, self._bind)
+        self._cache = PerDataset(self.loss, self._objective and not planned, self._objective, known)
+        self._warned = False
+
+    @classmethod
+    def for_plan(cls, plan, *args, renewal=None, **kwargs):
+        """The callable of a planned training (``args`` / ``kwargs``: the adapter's own, after
+        the loss: device, kernel_threads)."""
+        return cls(
+            plan.loss, *args, renewing=plan.renews, planned=True, renewal=renewal,
+            known=(plan.data, as_stored(plan.y), as_stored(plan.w)),  # what get_label / get_weight return
+            **kwargs,
+        )  # fmt: skip
 
     def _check_leaves(self):
-        """Warn once when the loss wants its leaves renewed and no ``train`` arranged it."""
-        if self.loss.renews_leaves and not self.leaves_arranged:
-            self.leaves_arranged = True
+        """Warn once when the loss wants its leaves renewed and no ``train`` planned it."""
+        if self.loss.renews_leaves and not self.planned and not self._warned:
+            self._warned = True
             warnings.warn(
                 f"{self.loss!r} renews its leaves only when trained through gbobjectives.xgboost.train, "
                 "gbobjectives.lightgbm.train or the estimators; passed to the booster directly, its "
@@ -193,89 +241,7 @@ class AdapterCallable:
         return self
 
     def __getstate__(self):
-        flags = {"leaves_arranged": self.leaves_arranged, "renewing": self.renewing}
-        return {name: getattr(self, name) for name in self._state} | flags
+        return {name: getattr(self, name) for name in self._state}
 
     def __setstate__(self, state):
-        state = dict(state)
-        flags = {name: state.pop(name, False) for name in ("leaves_arranged", "renewing")}
         self.__init__(**state)
-        self.__dict__.update(flags)
-
-
-# ---- leaf renewal (losses with ``renews_leaves``) ---------------------------------------------
-class LeafLookup:
-    """Which leaf each row fell in, from the tree's output for the row (the change of its
-    cached score) and the tree's leaf values: the nearest value (a cached score changes by the
-    leaf value up to rounding). Leaves with equal values are told apart by nothing: their rows
-    all go to the lowest-numbered one (``same``: for each leaf, the lowest-numbered leaf of its
-    value). Built once per tree, then used once per data set: the training rows' pass
-    (``training_rows``), then each other data set's (``add_change``)."""
-
-    def __init__(self, leaf_values):
-        self.values = leaf_values = np.ascontiguousarray(leaf_values, np.float64)
-        order = np.argsort(leaf_values, kind="stable")
-        v = leaf_values[order]
-        self.mid = (v[1:] + v[:-1]) / 2  # ascending: a row's slot is the count of those <= its output
-        first = np.r_[True, v[1:] != v[:-1]]  # a new value starts (stable: its lowest leaf first)
-        self.same = np.empty(len(order), np.intp)
-        self.same[order] = order[first][np.cumsum(first) - 1]
-        self._leaf = self.same[order]  # the leaf of each slot
-
-    def training_rows(self, cached, seen, correction, y, leaf, residual):
-        """For the training rows (one output column; the tree's output for a row is ``cached -
-        seen``, its scores now and when last seen): each row's leaf into ``leaf``, its residual
-        against the renewed model before this tree, ``y - (seen + correction)``, into
-        ``residual``. Returns how many rows are farther from their leaf's value than the
-        rounding of their cached score allows: 0 unless a leaf is missing from the values."""
-        return cpu.tree_rows(self.mid, self._leaf, self.values, cached, seen, correction, y, leaf, residual)
-
-    def add_change(self, change, cached, seen, correction):
-        """``correction += change`` of each row's leaf (``change``: per leaf), the leaves read
-        from the rows' outputs ``cached - seen``: a data set brought up to the renewed tree."""
-        cpu.add_leaf_change(self.mid, self._leaf, change, cached, seen, correction)
-
-
-def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):
-    """New values of a tree's leaves (``leaf``: each row's leaf, an index into ``leaf_values``):
-    ``learning_rate x loss.leaf_value`` of the residuals of the rows in each leaf; a leaf without
-    rows keeps its value."""
-    leaf_values = np.asarray(leaf_values, np.float64)
-    steps = loss.leaf_values(residual, weight, leaf, np.full(len(leaf_values), np.nan), column)
-    return np.where(np.isnan(steps), leaf_values, learning_rate * steps)
-
-
-class RenewedMetric:
-    """A metric callable of the user's, given the renewed model's margins: under an adapter's
-    leaf renewal the booster's cached scores hold the trees' original leaf values, so each call
-    first renews the newest trees (``renewal.sync()``) and passes ``renewal.scores``."""
-
-    def __init__(self, metric, renewal):
-        self.metric, self.renewal = metric, renewal
-
-    def __call__(self, preds, data):
-        self.renewal.sync()
-        return self.metric(self.renewal.scores(preds, data), data)
-
-
-def renewed_metrics(metrics, renewal, own):
-    """``metrics`` (one callable, or a list or tuple of them) for a training renewed by
-    ``renewal``: the adapter's own metric objects (of class ``own``) are told about it, any other
-    callable is wrapped in ``RenewedMetric``."""
-    if metrics is None:
-        return None
-
-    def one(metric):
-        if isinstance(metric, own):
-            metric.renewal = renewal
-            return metric
-        return RenewedMetric(metric, renewal)
-
-    return [one(m) for m in metrics] if isinstance(metrics, list | tuple) else one(metrics)
-
-
-BUILT_IN_METRIC_WARNING = (
-    "{library}'s built-in metrics ({metrics!r}) score its cached scores, which do not follow the "
-    "renewed leaves: their values, and early stopping on them, are for the trees' original leaf "
-    "values; the loss's metric (the default) and metric callables see the renewed model"
-)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _renewal as renewal_base
 from . import _training as training
 from .losses import Loss
 
@@ -35,18 +36,18 @@ if TYPE_CHECKING:
 class _DatasetAware(training.AdapterCallable):
     """Labels and weights read once per Dataset; the CPU loops run on ``kernel_threads``
     threads during the call (see ``gbobjectives.kernel_threads``; None by default: Numba's pool,
-    which shares LightGBM's OpenMP runtime)."""
+    which shares LightGBM's OpenMP runtime). The keywords after it: see
+    ``training.AdapterCallable`` (``train`` sets them from its plan)."""
 
-    def __init__(self, loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
-        super().__init__(loss, kernel_threads)
+    def __init__(self, loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS, **planned):
+        super().__init__(loss, kernel_threads, **planned)
 
 
 class Objective(_DatasetAware):
-    """``objective(preds, train_data) -> (grad, hess)`` for ``params["objective"]``.
-    ``renewal``: set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)."""
+    """``objective(preds, train_data) -> (grad, hess)`` for ``params["objective"]``; under
+    ``train``'s leaf renewal (``LeafRenewal``) of the renewed model's scores."""
 
-    _bind = True
-    renewal: "LeafRenewal | None" = None
+    _objective = True
 
     def __call__(self, preds, train_data):
         d = self._cache.get(preds, train_data)
@@ -62,10 +63,8 @@ class Objective(_DatasetAware):
 class Metric(_DatasetAware):
     """``feval(preds, eval_data) -> (name, weighted mean loss, is_higher_better=False)``."""
 
-    renewal: "LeafRenewal | None" = None
-
-    def __init__(self, loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
-        super().__init__(training.check_metric_loss(loss), kernel_threads)
+    def __init__(self, loss, kernel_threads=training.LIGHTGBM_KERNEL_THREADS, **planned):
+        super().__init__(training.check_metric_loss(loss), kernel_threads, **planned)
         self.name = training.metric_name(self.loss)
 
     def __call__(self, preds, eval_data):
@@ -85,7 +84,7 @@ _BOOSTING_ALIASES = ("boosting", "boosting_type", "boost")
 _LINEAR_ALIASES = ("linear_tree", "linear_trees")
 
 
-class LeafRenewal:
+class LeafRenewal(renewal_base.LeafRenewal):
     """Leaf renewal inside ``lightgbm.train`` for a loss with ``renews_leaves``: after each
     iteration, every leaf of its new tree(s) is set (``Booster.set_leaf_output``) to
     ``shrinkage x loss.leaf_value`` of the residuals of the training rows in it, the shrinkage
@@ -94,27 +93,23 @@ class LeafRenewal:
     nothing: LightGBM neither shrinks nor renews it).
 
     LightGBM keeps its cached training and validation scores as they were (they do not follow
-    ``set_leaf_output``), so this keeps, per Dataset, the scores it last saw and a correction
-    (renewed minus original leaf values, summed over trees): the objective and the metric get
-    the cached scores plus the correction, i.e. the renewed model's margins. A row's leaf is
-    read from the change of its cached score (the tree's output for it), so the raw data is
-    never needed. After each update, LightGBM's C API gives the training scores and one model
-    text of the new iteration gives its trees' leaf values (exactly: 17 significant digits); a
-    training row whose score changed by none of its tree's leaf values stops the training
-    (LightGBM's scores would not be the sum of leaf values: ``train`` keeps dart, rf and linear
-    trees off renewal for that reason). ``sync`` runs from the metric (before any set is
-    scored) and from a callback after each iteration."""
+    ``set_leaf_output``), so this keeps, per Dataset (a ``DataState``), the scores it last saw
+    (``base``) and a correction (``offset``: renewed minus original leaf values, summed over
+    trees): the objective and the metric get the cached scores plus the correction, i.e. the
+    renewed model's margins. A row's leaf is read from the change of its cached score (the
+    tree's output for it, ``LeafLookup``), so the raw data is never needed. After each update,
+    LightGBM's C API gives the training scores and one model text of the new iteration gives
+    its trees' leaf values (exactly: 17 significant digits); a training row whose score changed
+    by none of its tree's leaf values stops the training (LightGBM's scores would not be the
+    sum of leaf values: ``train`` keeps dart, rf and linear trees off renewal for that reason).
+    ``sync`` runs from the metric (before any set is scored) and from a callback after each
+    iteration. ``trees``: per tree, (renewed minus original leaf values, its ``LeafLookup``)."""
 
-    def __init__(self, loss, train_set, k):
-        self.loss, self.k = loss, k
-        self.train_set, self.booster, self.done = train_set, None, 0
-        self.first = 0  # the first iteration trained here (after an init_model's)
-        self.trees = []  # per renewed tree: (renewed minus original leaf values, its LeafLookup)
+    def __init__(self, plan):
+        super().__init__(plan)
         self._buffer = ctypes.create_string_buffer(1 << 16)  # for one iteration's model text
         self._scores = None  # two buffers for the training scores, used in turn
-        self._state = {}  # id(Dataset) -> [dataset, scores last seen (n, k), correction, iterations seen]
-        self.y = np.asarray(train_set.get_label(), np.float64)
-        self.w = _weight(train_set)
+        self._label = np.ascontiguousarray(self.y[:, 0])  # LightGBM's label: one column
 
     # Two leaves with equal values cannot be told apart by the change of a row's score, and a
     # constant curvature makes that common (every pure leaf of a quantile tree gets the same
@@ -127,67 +122,63 @@ class LeafRenewal:
         """Scale the curvatures by a factor fixed by each row's label (not its position), so
         that a row of weight 2 and two copies of it weigh the same."""
         if getattr(self, "_jitter", None) is None:
-            frac = (self.y * 0.6180339887498949 + 0.5) % 1.0  # the label's golden-ratio fraction
+            frac = (self._label * 0.6180339887498949 + 0.5) % 1.0  # the label's golden-ratio fraction
             self._jitter = (1.0 + self.TIE_BREAK * frac).astype(np.float32)
         h *= self._jitter if h.ndim == 1 else self._jitter[:, None]
         return h
 
-    def _entry(self, data):
-        entry = self._state.get(id(data))
-        if entry is None or entry[0] is not data:
-            n = data.num_data()
-            start = data.get_init_score()
-            if start is None:
-                start = np.zeros((n, self.k))
-            else:  # (n, k), or flat in LightGBM's class-major order
-                start = np.asarray(start, np.float64)
-                start = start.reshape(n, self.k) if start.ndim == 2 else start.reshape(self.k, n).T
-            # column-major, as LightGBM's scores: each output's column is contiguous for the loops
-            seen, correction = np.array(start, np.float64, order="F"), np.zeros((n, self.k), order="F")
-            entry = self._state[id(data)] = [data, seen, correction, self.first]
-        return entry
+    def _iterations(self, booster):
+        return booster.current_iteration()
 
-    def _account(self, entry, cached, leaves=None, owned=False):
-        """Bring ``entry`` up to the renewed trees: the new trees' outputs are the change of the
+    def _new_state(self, data, cached=None):
+        n = data.num_data()
+        start = data.get_init_score()
+        if start is None:
+            start = np.zeros((n, self.k))
+        else:  # (n, k), or flat in LightGBM's class-major order
+            start = np.asarray(start, np.float64)
+            start = start.reshape(n, self.k) if start.ndim == 2 else start.reshape(self.k, n).T
+        # column-major, as LightGBM's scores: each output's column is contiguous for the loops
+        base, offset = np.array(start, np.float64, order="F"), np.zeros((n, self.k), order="F")
+        return renewal_base.DataState(data, base, offset, self.first)
+
+    def _account(self, state, cached, leaves=None, owned=False):
+        """Bring ``state`` up to the renewed trees: the new trees' outputs are the change of the
         cached scores since last seen (one iteration at a time). ``leaves``: the rows' leaves
         of each new tree, when the caller has them already; ``owned``: ``cached`` may be kept
         as it is (else it is LightGBM's buffer, copied when kept)."""
         it = self.done
-        if entry[3] == it:
+        if state.iterations == it:
             return
-        if entry[3] != it - 1:
+        if state.iterations != it - 1:
             raise RuntimeError("leaf renewal: a data set was not scored after every iteration")
-        seen, correction = entry[1], entry[2]
+        seen, correction = state.base, state.offset
         for j in range(self.k):
             change, lookup = self.trees[(it - 1 - self.first) * self.k + j]
             if leaves is None:
                 lookup.add_change(change, cached[:, j], seen[:, j], correction[:, j])
             else:
                 correction[:, j] += change[leaves[j]]
-        entry[1], entry[3] = (cached if owned else cached.copy(order="F")), it
+        state.base, state.iterations = (cached if owned else cached.copy(order="F")), it
 
     def scores(self, preds, data):
         """The renewed model's margins for the cached scores ``preds`` of ``data``."""
-        entry = self._entry(data)
-        cached = np.asarray(preds, np.float64).reshape(entry[1].shape, order="F")
-        self._account(entry, cached)
-        out = cached + entry[2]
+        state = self.state(data, None)
+        cached = np.asarray(preds, np.float64).reshape(state.base.shape, order="F")
+        self._account(state, cached)
+        out = cached + state.offset
         return out.reshape(np.shape(preds), order="F") if np.ndim(preds) == 2 else out[:, 0]
 
-    def sync(self):
-        """Renew the trees of every iteration not renewed yet (at most one: called every round)."""
+    def _renew(self, state):
         booster = self.booster
-        if booster is None or self.done >= booster.current_iteration():
-            return
-        entry = self._entry(self.train_set)
-        seen, correction = entry[1], entry[2]
+        seen, correction = state.base, state.offset
         cached = self._training_scores(booster, seen.shape)
         n = cached.shape[0]
         residual, leaves = np.empty(n), []
         for j, (orig, shrinkage) in enumerate(self._newest_trees(booster)):
-            lookup = training.LeafLookup(orig)
+            lookup = renewal_base.LeafLookup(orig)
             leaf = np.empty(n, np.intp)
-            missed = lookup.training_rows(cached[:, j], seen[:, j], correction[:, j], self.y, leaf, residual)
+            missed = lookup.training_rows(cached[:, j], seen[:, j], correction[:, j], self._label, leaf, residual)
             if missed:
                 raise RuntimeError(
                     f"leaf renewal: {missed} training rows' scores changed by no leaf value of their tree; "
@@ -196,7 +187,7 @@ class LeafRenewal:
                 )
             new = orig
             if len(orig) > 1:
-                new = training.renewed_leaf_values(self.loss, orig, leaf, residual, self.w, j, shrinkage)
+                new = self.new_values(orig, leaf, residual, j, shrinkage)
                 new = new[lookup.same]  # leaves of one value share their rows' quantile
                 tree = self.done * self.k + j
                 for i, value in enumerate(new.tolist()):
@@ -204,7 +195,7 @@ class LeafRenewal:
             self.trees.append((new - orig, lookup))
             leaves.append(leaf)
         self.done += 1
-        self._account(entry, cached, leaves, owned=True)
+        self._account(state, cached, leaves, owned=True)
 
     def _training_scores(self, booster, shape):
         """LightGBM's cached training scores after the newest iteration, (n, k), copied by its C
@@ -266,20 +257,12 @@ class LeafRenewal:
                 return self._buffer.value.decode()
             self._buffer = ctypes.create_string_buffer(size.value)
 
-    def before_iteration(self, env):
-        if self.booster is None:  # continuing an init_model: its iterations are not renewed here
-            self.first = self.done = env.begin_iteration
-        self.booster = env.model
-
-    def after_iteration(self, env):
-        self.sync()
-
     def callbacks(self):
         def before(env):
-            self.before_iteration(env)
+            self.begin(env.model, env.begin_iteration)
 
         def after(env):
-            self.after_iteration(env)
+            self.sync()
 
         before.before_iteration, before.order = True, 0
         after.order = 0  # before record_evaluation / early_stopping
@@ -372,58 +355,74 @@ def train(
     lightgbm.Booster
         The trained booster; ``predict`` returns raw scores, start included.
     """
-    import lightgbm
-
-    params = dict(params)
     y = np.asarray(train_set.get_label())
     if y.ndim != 1:  # LightGBM's Dataset refuses it at construction, in its own words
         raise ValueError(
             f"a LightGBM Dataset takes a 1-D label, got shape {y.shape}: pass the label once "
             "(lightgbm.Dataset(X, y)); with several quantile levels every level is fitted to it"
         )
-    w = _weight(train_set)
-    num_class = int(params.get("num_class", 1) or 1)
-    n_classes = num_class if num_class > 1 else None
-    bound = training.bind(loss, y, n_classes, w, num_boost_round)
-    blocker = _renewal_blocker(params, train_set) if bound.renews_leaves else None
+    booster, _ = _train(
+        loss, params, train_set, num_boost_round, y, _weight(train_set), valid_sets=valid_sets,
+        init_score=init_score, kernel_threads=kernel_threads, **kwargs,
+    )  # fmt: skip
+    return booster
+
+
+def _train(
+    loss, params, train_set, num_boost_round, y, w, *, valid_sets=None, init_score=True,
+    kernel_threads=training.LIGHTGBM_KERNEL_THREADS, **kwargs,
+):  # fmt: skip
+    """``train`` on the labels ``y`` and weights ``w`` of ``train_set``, already read (the
+    estimators pass the arrays they hold); returns the booster and the training's plan."""
+    import lightgbm
+
+    params = dict(params)
+    # continuing an init_model, LightGBM starts the Datasets at its scores (its start included)
+    start = init_score and kwargs.get("init_model") is None
+    plan = training.TrainingPlan.of(
+        loss, y, w, int(params.get("num_class", 1) or 1), num_boost_round, start=start, data=train_set
+    )
+    blocker = _renewal_blocker(params, train_set) if plan.loss.renews_leaves else None
     if blocker:
         warnings.warn(
             f"leaf renewal follows LightGBM's scores only for gbdt boosting with constant leaves, not {blocker}: "
             "the leaves keep the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-        bound = type(bound)(**(bound.parameters() | {"renew_leaves": False}))
-    k = training.n_outputs(bound, n_classes)
-    if k > 1:
-        params["num_class"] = k
-    params["objective"] = obj = Objective(bound, kernel_threads)
+        plan = plan.replace(loss=plan.loss.without_leaf_renewal())
+    if plan.loss.renews_leaves:
+        plan = plan.replace(renewal=training.BY_ADAPTER)
+    renewal = LeafRenewal(plan) if plan.renews else None
+    if plan.k > 1:
+        params["num_class"] = plan.k
+    params["objective"] = Objective.for_plan(plan, kernel_threads, renewal=renewal)
     params.setdefault("metric", "None")
-    if bound.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
-        params["min_sum_hessian_in_leaf"] = bound.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
-    kwargs.setdefault("feval", Metric(bound, kernel_threads))
-    # continuing an init_model, LightGBM starts the Datasets at its scores (its start included)
-    start = training.start(bound, y, w, n_classes) if init_score and kwargs.get("init_model") is None else None
-    if start is not None:
+    if plan.loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
+        params["min_sum_hessian_in_leaf"] = plan.loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
+    if kwargs.get("feval") is None:
+        kwargs["feval"] = Metric.for_plan(plan, kernel_threads, renewal=renewal)
+    elif renewal is not None:
+        kwargs["feval"] = renewal_base.renewed_metrics(kwargs["feval"], renewal)
+    if plan.start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():
-            _set_start(ds, start, k)
-    if bound.renews_leaves:
-        renewal = obj.renewal = LeafRenewal(bound, train_set, k)
-        obj.leaves_arranged = obj.renewing = True
-        kwargs["feval"] = training.renewed_metrics(kwargs["feval"], renewal, Metric)
+            _set_start(ds, plan.start, plan.k)
+    if renewal is not None:
         builtin = [str(params[a]) for a in _METRIC_ALIASES if a in params]
         if any(m.lower() not in _NO_METRIC for m in builtin):
             warnings.warn(
-                training.BUILT_IN_METRIC_WARNING.format(library="LightGBM", metrics=builtin), UserWarning, stacklevel=2
+                renewal_base.BUILT_IN_METRIC_WARNING.format(library="LightGBM", metrics=builtin),
+                UserWarning,
+                stacklevel=3,
             )
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), *renewal.callbacks()]
     if _no_feature_can_split(train_set, params):
-        warnings.warn(NO_FEATURE_WARNING, UserWarning, stacklevel=2)
+        warnings.warn(NO_FEATURE_WARNING, UserWarning, stacklevel=3)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _skip_objective_reset]
     booster = lightgbm.train(params, train_set, num_boost_round, valid_sets=valid_sets, **kwargs)
-    if start is not None:
-        fold_init_score(booster, start)
-    return booster
+    if plan.start is not None:
+        fold_init_score(booster, plan.start)
+    return booster, plan
 
 
 # LightGBM's names of the metric parameter, and its values for no built-in metric (its docs)

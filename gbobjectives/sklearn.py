@@ -236,15 +236,15 @@ class _GBBase(BaseEstimator):
             wv = None if sample_weight_eval_set is None else sample_weight_eval_set[i]
             wv = None if wv is None else _check_sample_weight(wv, Xv, dtype=np.float64)
             evals.append((Xv, self._encode_eval(yv), wv))
-        self.loss_ = loss = training.bind(loss, y, n_classes, sample_weight, self.n_estimators)
         params = self._booster_params()
-        if n_classes and n_classes > 2:
+        if training.softmax_classes(n_classes):
             params["num_class"] = n_classes  # the same name in both libraries
         self.evals_result_ = {}
         if self.backend == "xgboost":
-            self._fit_xgboost(loss, params, X, y, sample_weight, evals)
+            plan = self._fit_xgboost(loss, params, X, y, sample_weight, evals)
         else:
-            self._fit_lightgbm(loss, params, X, y, sample_weight, evals)
+            plan = self._fit_lightgbm(loss, params, X, y, sample_weight, evals)
+        self.loss_ = plan.loss
         return self
 
     def _fit_xgboost(self, loss, params, X, y, w, evals):
@@ -261,11 +261,13 @@ class _GBBase(BaseEstimator):
             )
             for i, (Xv, yv, wv) in enumerate(evals)
         ]
-        booster = gx.train(
+        booster, plan = gx._train(
             loss,
             params,
             dtrain,
             self.n_estimators,
+            y,
+            w,
             evals=watch,
             evals_result=self.evals_result_,
             early_stopping_rounds=self.early_stopping_rounds,
@@ -276,6 +278,7 @@ class _GBBase(BaseEstimator):
         self.best_iteration_ = (
             booster.best_iteration if self.early_stopping_rounds else booster.num_boosted_rounds() - 1
         )
+        return plan
 
     def _fit_lightgbm(self, loss, params, X, y, w, evals):
         import lightgbm
@@ -287,11 +290,13 @@ class _GBBase(BaseEstimator):
         callbacks = [lightgbm.record_evaluation(self.evals_result_)]
         if self.early_stopping_rounds:
             callbacks.append(lightgbm.early_stopping(self.early_stopping_rounds, verbose=False))
-        booster = gl.train(
+        booster, plan = gl._train(
             loss,
             params,
             dtrain,
             self.n_estimators,
+            y,
+            w,
             valid_sets=valid or None,
             valid_names=[f"validation_{i}" for i in range(len(valid))] or None,
             callbacks=callbacks,
@@ -299,6 +304,7 @@ class _GBBase(BaseEstimator):
         self.booster_ = booster
         best = booster.best_iteration if self.early_stopping_rounds else 0
         self.best_iteration_ = (best or booster.current_iteration()) - 1
+        return plan
 
     def _encode_eval(self, y):
         return np.asarray(y, np.float64)
@@ -347,7 +353,7 @@ class GBRegressor(RegressorMixin, _GBBase):
 
     def _loss(self, y, sample_weight):
         loss = get_loss(self.loss)
-        if training.is_classifier(loss):
+        if loss.classifier:
             raise ValueError(f"{type(loss).__name__} is a classification loss: use GBClassifier")
         return loss.estimator_default(y, sample_weight) if isinstance(self.loss, str) else loss
 
@@ -642,20 +648,20 @@ class GBClassifier(ClassifierMixin, _GBBase):
                 f"{self.classes_[0]!r}"
             )
         loss = get_loss(self.loss)
-        if not training.is_classifier(loss):
+        if not loss.classifier:
             raise ValueError(f"{type(loss).__name__} is a regression loss: use GBRegressor")
         k = len(self.classes_)
         y_enc = y_enc.astype(np.float64)
         # class-balanced counts from y and sample_weight, before class_weight: counting the
         # class-weighted rows would make "balanced" classes look equal and undo the reweighting
-        loss = training.bind(loss, y_enc, k, w)
+        loss = loss.bind(y_enc, w, training.softmax_classes(k))
         self._class_weight = None  # per class: what predict_proba shifts the prior back by
         w_user = w
         if self.class_weight is not None:
             self._class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             cw = compute_sample_weight(self.class_weight, y)
             w = cw if w is None else w * cw
-        self._fit(X, y_enc, w, eval_set, sample_weight_eval_set, loss, k if k > 2 else None)
+        self._fit(X, y_enc, w, eval_set, sample_weight_eval_set, loss, k)
         weighted = np.ptp(self.loss_.training_weights(k, self._class_weight)) > 0
         self.posterior_shift_ = (
             self.loss_.posterior_shift(y_enc, self._raw(X), w_user, self._class_weight) if weighted else None

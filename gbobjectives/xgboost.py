@@ -16,11 +16,11 @@ cached once per DMatrix, not re-read every round.
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _renewal as renewal_base
 from . import _training as training
 from .losses import Loss
 
@@ -50,13 +50,14 @@ class _DeviceAware(training.AdapterCallable):
     """Per-DMatrix inputs, cached once (labels and weights uploaded once on the GPU path and
     released with the DMatrix); raw scores uploaded each round. ``kernel_threads``: threads of
     the CPU loops during the call (see ``gbobjectives.kernel_threads``); ``"auto"`` by default:
-    serial for short calls, as XGBoost's own OpenMP threads are still spinning then."""
+    serial for short calls, as XGBoost's own OpenMP threads are still spinning then. The
+    keywords after it: see ``training.AdapterCallable`` (``train`` sets them from its plan)."""
 
-    _state = ("loss", "device", "kernel_threads")
+    _state = ("loss", "device", "kernel_threads", "renewing", "planned")
 
-    def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
+    def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS, **planned):
         self.device = check_device(device)
-        super().__init__(loss, kernel_threads)
+        super().__init__(loss, kernel_threads, **planned)
 
     def _on_cuda(self, predt):
         if self.device == "auto":
@@ -77,13 +78,12 @@ class Objective(_DeviceAware):
     XGBoost (>= 2.1) takes without a host copy; ``"auto"``: the GPU for device arrays.
     """
 
-    _bind = True
-    renewal: "LeafRenewal | None" = None  # set by ``train`` for a loss that renews its leaves (see ``LeafRenewal``)
+    _objective = True
 
     def __call__(self, predt, dtrain):
         d = self._inputs(predt, dtrain)
         if self.renewal is not None:
-            predt = self.renewal.training_scores(predt, d)
+            predt = self.renewal.training_scores(predt)
         else:
             self._check_leaves()
         with self._threads:
@@ -93,10 +93,8 @@ class Objective(_DeviceAware):
 class Metric(_DeviceAware):
     """``custom_metric(predt, dmatrix) -> (name, weighted mean loss)``; lower is better."""
 
-    renewal: "LeafRenewal | None" = None
-
-    def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS):
-        super().__init__(training.check_metric_loss(loss), device, kernel_threads)
+    def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS, **planned):
+        super().__init__(training.check_metric_loss(loss), device, kernel_threads, **planned)
         self.name = training.metric_name(self.loss)
 
     def __call__(self, predt, dmat):
@@ -108,17 +106,7 @@ class Metric(_DeviceAware):
             return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
 
 
-@dataclass
-class _Margins:
-    """One DMatrix under ``LeafRenewal``: the renewed model's margins are ``start + added``."""
-
-    data: Any
-    start: np.ndarray  # (n, k) margins before this training's trees (float64)
-    added: np.ndarray  # (n, k) the renewed values of the rows' leaves, summed over the trees accounted
-    seen: int  # iterations accounted
-
-
-class LeafRenewal:
+class LeafRenewal(renewal_base.LeafRenewal):
     """Leaf renewal inside ``xgboost.train`` for a loss with ``renews_leaves`` that XGBoost
     cannot renew itself (see ``train``): after each
     iteration, every leaf of its new tree(s) gets ``learning_rate x loss.leaf_value`` (the
@@ -130,39 +118,36 @@ class LeafRenewal:
     the end (``finish``: one JSON round trip). Until then XGBoost's cached margins hold the
     original values, so the objective and the metric are given the renewed model's margins as
     the margins before the training's first tree plus the renewed values of each row's leaves
-    (``_Margins``): the trees' original values, whose last bits depend on the curvature's
-    rounding, never enter a residual (so integer weights and repeated rows renew to the same
-    values). Rows' leaves come from ``predict(pred_leaf=True, iteration_range=(i, i + 1))`` on
-    each DMatrix (exact, through a one-iteration slice), the original leaf values from that
-    slice's JSON."""
+    (a ``DataState``'s ``base + offset``): the trees' original values, whose last bits depend
+    on the curvature's rounding, never enter a residual (so integer weights and repeated rows
+    renew to the same values). Rows' leaves come from ``predict(pred_leaf=True,
+    iteration_range=(i, i + 1))`` on each DMatrix (exact, through a one-iteration slice), the
+    original leaf values from that slice's JSON. ``trees``: per tree, (leaf nodes, original
+    values, renewed values)."""
 
-    def __init__(self, loss, dtrain, k, learning_rate):
-        self.loss, self.k, self.learning_rate, self.dtrain = loss, k, float(learning_rate), dtrain
-        self.booster, self.done = None, 0
-        self.trees: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per tree: (leaf nodes, original, renewed)
-        self.first = 0  # the first iteration trained here (after an xgb_model's)
-        self._state: dict[int, _Margins] = {}  # by id(DMatrix)
+    def __init__(self, plan, learning_rate):
+        super().__init__(plan)
+        self.learning_rate = self._eta = float(learning_rate)
 
-    def _entry(self, dmat, margins):
-        """The state of ``dmat``, created from the cached margins XGBoost passes now (which hold
-        the original values of every tree grown so far: they are swapped for the renewed ones)."""
-        entry = self._state.get(id(dmat))
-        if entry is None or entry.data is not dmat:
-            entry = _Margins(dmat, margins.copy(), np.zeros_like(margins), self.first)
-            self._state[id(dmat)] = entry
-            while entry.seen < self.done:
-                self._account(entry, self._leaves(dmat, entry.seen), swap=True)
-        return entry
+    def _iterations(self, booster):
+        return booster.num_boosted_rounds()
 
-    def training_scores(self, predt, d):
+    def _new_state(self, dmat, margins):
+        """From the cached margins XGBoost passes now, which hold the original values of every
+        tree grown so far: they are swapped for the renewed ones."""
+        state = renewal_base.DataState(dmat, margins.copy(), np.zeros_like(margins), self.first)
+        while state.iterations < self.done:
+            self._account(state, self._leaves(dmat, state.iterations), swap=True)
+        return state
+
+    def training_scores(self, predt):
         """The renewed model's margins for the training margins ``predt`` XGBoost passes."""
         margins = np.asarray(predt, np.float64).reshape(predt.shape[0], -1)
-        entry = self._entry(self.dtrain, margins)
-        if entry.seen != self.done:
+        state = self.state(self.train_data, margins)
+        if state.iterations != self.done:
             raise RuntimeError("leaf renewal: the training margins were not seen after every iteration")
-        self._y, self._w = np.asarray(d.y, np.float64).reshape(len(margins), -1), d.w
         self._eta = self._current_learning_rate()
-        return (entry.start + entry.added).reshape(np.shape(predt))
+        return (state.base + state.offset).reshape(np.shape(predt))
 
     def _current_learning_rate(self):
         """The learning rate XGBoost applies to the tree it is growing (read while the objective
@@ -188,45 +173,39 @@ class LeafRenewal:
         leaves = self._slice(iteration).predict(dmat, pred_leaf=True)
         return np.asarray(leaves, np.intp).reshape(leaves.shape[0], -1)
 
-    def sync(self):
-        """Renew the tree(s) of the newest iteration, if not done yet."""
+    def _renew(self, state):
         import json
 
-        booster = self.booster
-        if booster is None or self.done >= booster.num_boosted_rounds():
-            return
-        entry = self._state[id(self.dtrain)]
-        residual = self._y - (entry.start + entry.added)  # at the margins before this iteration's trees
-        leaves = self._leaves(self.dtrain, self.done)
+        residual = self.y - (state.base + state.offset)  # at the margins before this iteration's trees
+        leaves = self._leaves(self.train_data, self.done)
         trees = json.loads(self._slice(self.done).save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
         for j in range(self.k):
             nodes = np.unique(leaves[:, j])
             orig = np.asarray(trees[j]["split_conditions"], np.float64)[nodes]  # a leaf's value
-            new = training.renewed_leaf_values(
-                self.loss, orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], self._w, j, self._eta
-            )
+            new = self.new_values(orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], j, self._eta)
             self.trees.append((nodes, orig, new.astype(np.float32).astype(np.float64)))
         self.done += 1
-        self._account(entry, leaves)
+        self._account(state, leaves)
 
-    def _account(self, entry, leaves, swap=False):
-        """Add the renewed values of iteration ``entry.seen``'s trees to ``entry`` (``leaves``: the
-        rows' leaf nodes); ``swap``: its start holds their original values, taken out."""
+    def _account(self, state, leaves, swap=False):
+        """Add the renewed values of iteration ``state.iterations``'s trees to ``state``
+        (``leaves``: the rows' leaf nodes); ``swap``: its base holds their original values,
+        taken out."""
         for j in range(self.k):
-            nodes, orig, new = self.trees[(entry.seen - self.first) * self.k + j]
+            nodes, orig, new = self.trees[(state.iterations - self.first) * self.k + j]
             slot = np.searchsorted(nodes, leaves[:, j])
-            entry.added[:, j] += new[slot]
+            state.offset[:, j] += new[slot]
             if swap:
-                entry.start[:, j] -= orig[slot]
-        entry.seen += 1
+                state.base[:, j] -= orig[slot]
+        state.iterations += 1
 
     def scores(self, predt, dmat):
         """The renewed model's margins for a DMatrix (``predt``: XGBoost's cached margins)."""
         margins = np.asarray(predt, np.float64).reshape(predt.shape[0], -1)
-        entry = self._entry(dmat, margins)
-        while entry.seen < self.done:
-            self._account(entry, self._leaves(dmat, entry.seen))
-        return (entry.start + entry.added).reshape(np.shape(predt))
+        state = self.state(dmat, margins)
+        while state.iterations < self.done:
+            self._account(state, self._leaves(dmat, state.iterations))
+        return (state.base + state.offset).reshape(np.shape(predt))
 
     def finish(self, booster):
         """Write the renewed leaf values into the model (one JSON round trip)."""
@@ -250,9 +229,7 @@ class LeafRenewal:
 
         class _Renew(xgboost.callback.TrainingCallback):
             def before_iteration(self, model, epoch, evals_log):
-                if renewal.booster is None:  # continuing an xgb_model: its iterations are not renewed here
-                    renewal.first = renewal.done = model.num_boosted_rounds()
-                renewal.booster = model
+                renewal.begin(model, model.num_boosted_rounds())
                 return False
 
             def after_iteration(self, model, epoch, evals_log):
@@ -288,22 +265,23 @@ def _n_classes(params):
     return k if k > 1 else None
 
 
-def _setup(loss, params, y, w, init_score, kwargs, kernel_threads=training.XGBOOST_KERNEL_THREADS, num_rounds=None):
-    """Params and callables for training ``loss`` on labels ``y`` / weights ``w``."""
+def _plan(loss, params, y, w, num_rounds, init_score=True, dtrain=None):
+    """The ``TrainingPlan`` of training ``loss`` with these booster params on labels ``y`` and
+    weights ``w`` (the start only where ``init_score`` and params set no ``base_score``)."""
+    start = init_score and "base_score" not in params
+    return training.TrainingPlan.of(loss, y, w, _n_classes(params), num_rounds, start=start, data=dtrain)
+
+
+def _booster_params(plan, params):
+    """``params`` with what the plan sets: ``num_target`` for several outputs, the start as
+    ``base_score`` (a vector for several; saved in the model), no default metric."""
     params = dict(params)
-    n_classes = _n_classes(params)
-    loss = training.bind(loss, y, n_classes, w, num_rounds)
-    k = training.n_outputs(loss, n_classes)
-    if k > 1 and n_classes is None:
-        params.setdefault("num_target", k)
-    if init_score and "base_score" not in params:
-        start = training.start(loss, y, w, n_classes)
-        params["base_score"] = start.tolist() if start.size > 1 else float(start[0])
+    if plan.k > 1 and plan.n_classes is None:
+        params.setdefault("num_target", plan.k)
+    if plan.start is not None:
+        params["base_score"] = plan.start.tolist() if plan.start.size > 1 else float(plan.start[0])
     params.setdefault("disable_default_eval_metric", 1)
-    device = _device_for(params)
-    kwargs.setdefault("obj", Objective(loss, device, kernel_threads))
-    kwargs.setdefault("custom_metric", Metric(loss, device, kernel_threads))
-    return params, kwargs, loss, k
+    return params
 
 
 # XGBoost renews the leaves of its adaptive objectives after each tree (from 1.7 to 3.3), also
@@ -408,40 +386,64 @@ def train(
     xgboost.Booster
         The trained booster, its start saved in the model.
     """
-    import xgboost
 
     y = training.shape_labels(dtrain.get_label(), dtrain.num_row())
     w = training.none_if_empty(dtrain.get_weight())
-    params, kwargs, bound, k = _setup(loss, params, y, w, init_score, kwargs, kernel_threads, num_boost_round)
-    renewal: LeafRenewal | None = None
-    obj = kwargs["obj"]
-    renewing = False
-    if _native_renewal(bound, y):
-        params, renewing = _native_renewal_params(bound, params), True
-    elif bound.renews_leaves and isinstance(obj, Objective) and obj.device == "cpu":
-        renewal = obj.renewal = LeafRenewal(bound, dtrain, k, _learning_rate(params))
-        renewing = True
-        kwargs["custom_metric"] = training.renewed_metrics(kwargs["custom_metric"], renewal, Metric)
-        if params.get("eval_metric"):
-            warnings.warn(
-                training.BUILT_IN_METRIC_WARNING.format(library="XGBoost", metrics=params["eval_metric"]),
-                UserWarning,
-                stacklevel=2,
-            )
-        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
-    elif bound.renews_leaves:
+    booster, _ = _train(
+        loss, params, dtrain, num_boost_round, y, w, evals=evals, init_score=init_score,
+        kernel_threads=kernel_threads, features=features, **kwargs,
+    )  # fmt: skip
+    return booster
+
+
+def _train(
+    loss, params, dtrain, num_boost_round, y, w, *, evals=(), init_score=True,
+    kernel_threads=training.XGBOOST_KERNEL_THREADS, features=None, **kwargs,
+):  # fmt: skip
+    """``train`` on the labels ``y`` and weights ``w`` of ``dtrain``, already read (the
+    estimators pass the arrays they hold); returns the booster and the training's plan."""
+    import xgboost
+
+    # the labels and weights as XGBoost holds them (what dtrain's get_label / get_weight return)
+    y, w = training.as_stored(y), training.as_stored(w)
+    plan = _plan(loss, params, y, w, num_boost_round, init_score, dtrain)
+    params = _booster_params(plan, params)
+    device = _device_for(params)
+    ours = kwargs.get("obj") is None  # an obj of the user's is used as given
+    route = None
+    if _native_renewal(plan.loss, plan.y):
+        route = training.BY_BOOSTER
+    elif plan.loss.renews_leaves and ours and device == "cpu":
+        route = training.BY_ADAPTER
+    elif plan.loss.renews_leaves:
         warnings.warn(
             "leaf renewal: this XGBoost renews no leaves itself, and LeafRenewal runs only with this "
             "package's CPU objective; the leaves keep the curvature's Newton steps",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    if isinstance(obj, training.AdapterCallable):
-        obj.leaves_arranged, obj.renewing = True, renewing
+    plan = plan.replace(renewal=route)
+    renewal = LeafRenewal(plan, _learning_rate(params)) if route == training.BY_ADAPTER else None
+    if route == training.BY_BOOSTER:
+        params = _native_renewal_params(plan.loss, params)
+    if ours:
+        kwargs["obj"] = Objective.for_plan(plan, device, kernel_threads, renewal=renewal)
+    if kwargs.get("custom_metric") is None:
+        kwargs["custom_metric"] = Metric.for_plan(plan, device, kernel_threads, renewal=renewal)
+    elif renewal is not None:
+        kwargs["custom_metric"] = renewal_base.renewed_metrics(kwargs["custom_metric"], renewal)
+    if renewal is not None:
+        if params.get("eval_metric"):
+            warnings.warn(
+                renewal_base.BUILT_IN_METRIC_WARNING.format(library="XGBoost", metrics=params["eval_metric"]),
+                UserWarning,
+                stacklevel=3,
+            )
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), renewal.callback()]
     # XGBoost's renewal interpolates between order statistics when the data has no weights,
     # and takes Quantile.leaf_value's weighted quantile when it has: unit weights for the
     # training make every route renew to one definition (and weights equal repeated rows)
-    unit = renewing and renewal is None and w is None
+    unit = route == training.BY_BOOSTER and plan.w is None
     if unit:
         dtrain.set_weight(np.ones(dtrain.num_row()))
     try:
@@ -452,7 +454,7 @@ def train(
     finally:
         if unit:
             dtrain.set_weight(np.empty(0))
-    return booster if renewal is None else renewal.finish(booster)
+    return (booster if renewal is None else renewal.finish(booster)), plan
 
 
 def _on_device(features):
@@ -573,15 +575,19 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
             UserWarning,
             stacklevel=2,
         )
-        loss = type(loss)(**(loss.parameters() | {"renew_leaves": False}))
+        loss = loss.without_leaf_renewal()
     if loss.adaptive:
         return _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs)
-    params, kwargs, bound, _ = _setup(loss, params, y, w, True, kwargs)
-    renewing = _native_renewal(bound, y)
-    if renewing:  # XGBoost's distributed renewal: per leaf, the workers' quantiles averaged
-        params = _native_renewal_params(bound, params)
-    if isinstance(kwargs["obj"], training.AdapterCallable):
-        kwargs["obj"].leaves_arranged, kwargs["obj"].renewing = True, renewing
+    plan = _plan(loss, params, y, w, None)
+    if _native_renewal(plan.loss, y):  # XGBoost's distributed renewal: per leaf, the workers' quantiles averaged
+        plan = plan.replace(renewal=training.BY_BOOSTER)
+    params = _booster_params(plan, params)
+    if plan.renews:
+        params = _native_renewal_params(plan.loss, params)
+    device = _device_for(params)
+    # every worker reads its own partitions' labels and weights: the plan's stay on the client
+    kwargs.setdefault("obj", Objective.for_plan(plan.replace(data=None), device))
+    kwargs.setdefault("custom_metric", Metric.for_plan(plan.replace(data=None), device))
     return xgboost.dask.train(client, params, dtrain, num_boost_round, **kwargs)
 
 
@@ -597,9 +603,10 @@ def _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs):
     for name in ("early_stopping_rounds", "callbacks", "xgb_model"):
         if kwargs.get(name):
             raise ValueError(f"{name} is not supported with an adaptive scale on dask: fix the scale instead")
-    params, kwargs, loss, _ = _setup(loss, params, y, w, True, kwargs, num_rounds=num_boost_round)
+    plan = _plan(loss, params, y, w, num_boost_round)
+    params, loss = _booster_params(plan, params), plan.loss
     margin = np.broadcast_to(np.asarray(params["base_score"], np.float64), np.shape(y))
-    if isinstance(kwargs["custom_metric"], Metric):
+    if kwargs.get("custom_metric") is None:
         kwargs["custom_metric"] = Metric(loss.frozen(y, margin, w))
     booster, history = None, {}
     for t in range(num_boost_round):

@@ -66,7 +66,7 @@ def test_xgboost_dask_matches_single_machine(client, loss):
     # the start was computed over the whole data set (not 0, not one partition's)
     config = json.loads(out["booster"].save_config())["learner"]["learner_model_param"]["base_score"]
     saved = np.array([float(v) for v in config.strip("[]").split(",")])
-    np.testing.assert_allclose(saved, gx.training.start(loss, y, w), rtol=1e-6)
+    np.testing.assert_allclose(saved, gx.training.TrainingPlan.of(loss, y, w).start, rtol=1e-6)
     assert out["history"]["train"][f"{loss.name}-loss"][-1] < out["history"]["train"][f"{loss.name}-loss"][0]
 
 
@@ -98,7 +98,7 @@ def test_xgboost_dask_renews_as_its_own_quantile_objective(client):
     X, y, w = _data()
     dX, dy, dw, dtrain = _dask(client, X, y, w)
     loss = gb.Quantile(0.8, hessian="constant")
-    start = float(gx.training.start(loss, y, w)[0])
+    start = float(gx.training.TrainingPlan.of(loss, y, w).start[0])
     params = {"max_depth": 3, "tree_method": "hist", "base_score": start}
     dpredict = xgb.dask.DaskDMatrix(client, dX)
 

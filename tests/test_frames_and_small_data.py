@@ -212,7 +212,7 @@ def _expected_constant(est, y):
     """The loss's optimal constant, as predict should return it."""
     if isinstance(est, GBClassifier):
         k = len(np.unique(y))
-        return est.loss_.inverse_link(np.atleast_2d(gb._training.start(est.loss_, y, None, k if k > 2 else None)))
+        return est.loss_.inverse_link(np.atleast_2d(gb._training.TrainingPlan.of(est.loss_, y, None, k).start))
     return est.loss_.inverse_link(np.atleast_2d(est.loss_.init_score(y)))
 
 
@@ -269,7 +269,7 @@ def test_native_train_on_tiny_data_saves_a_constant_model(loss, tmp_path):
         booster = gl.train(
             loss, {"verbosity": -1}, ds, 50, valid_sets=[ds, valid], callbacks=[lightgbm.record_evaluation(record)]
         )
-    start = np.atleast_1d(gb._training.start(gl.training.bind(loss, y), y, None))
+    start = gl.training.TrainingPlan.of(loss, y).start
     pred = booster.predict(X)
     np.testing.assert_allclose(pred.reshape(12, -1), np.broadcast_to(start, (12, start.size)), rtol=1e-9)
     np.testing.assert_array_equal(ds.get_label(), y.astype(np.float32))  # the Dataset is left as it was given
@@ -277,7 +277,8 @@ def test_native_train_on_tiny_data_saves_a_constant_model(loss, tmp_path):
     for name in ("training", "valid_1"):  # the metric at the constant, with the true labels
         (history,) = record[name].values()
         raw = np.broadcast_to(start, (12, start.size)).reshape(pred.shape)
-        assert history[-1] == pytest.approx(gl.training.bind(loss, y).mean(y, raw), rel=1e-6)
+        bound = gl.training.TrainingPlan.of(loss, y, start=False).loss
+        assert history[-1] == pytest.approx(bound.mean(y, raw), rel=1e-6)
     path = tmp_path / "m.txt"
     booster.save_model(path)
     np.testing.assert_allclose(lightgbm.Booster(model_file=path).predict(X), pred, rtol=1e-12)

@@ -64,7 +64,7 @@ def test_xgboost_parity(loss, native, kind, link, weighted):
     d = xgb.DMatrix(X, label=y, weight=w)
     extra = {"num_class": 4} if kind == "multi" else {}
     ours = gx.train(loss, XP | extra, d, ROUNDS)
-    start = training.start(loss, y, w, 4 if kind == "multi" else None)
+    start = training.TrainingPlan.of(loss, y, w, 4 if kind == "multi" else None).start
     # the native starts where ours does: base_score is the same constant (binary: as a probability)
     base = {"base_score": float(1 / (1 + np.exp(-start[0])))} if kind == "binary" else {}
     if kind == "reg":
@@ -155,7 +155,7 @@ def _setup(name, params, problem):
 
 
 def _start_metric(loss, y, w, n_classes, n):
-    start = training.start(loss, y, w, n_classes)
+    start = training.TrainingPlan.of(loss, y, w, n_classes).start
     raw = np.tile(start, (n, 1)) if start.size > 1 else np.full(n, start[0])
     return loss.mean(y, raw, w)
 
@@ -164,7 +164,7 @@ def _start_metric(loss, y, w, n_classes, n):
 def test_native_apis_train_every_loss(name, params, problem):
     loss, X, y, w, n_classes, lightgbm = _setup(name, params, problem)
     extra = {"num_class": K} if n_classes else {}
-    bound = training.bind(loss, y, n_classes, w)
+    bound = training.TrainingPlan.of(loss, y, w, n_classes, start=False).loss
     trained = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -196,8 +196,8 @@ def test_native_apis_train_every_loss(name, params, problem):
 @pytest.mark.parametrize(("name", "params", "problem"), ALL_CASES)
 def test_sklearn_wrappers_train_every_loss(name, params, problem):
     loss, X, y, w, n_classes, lightgbm = _setup(name, params, problem)
-    bound = training.bind(loss, y, n_classes, w)
-    start = training.start(bound, y, w, n_classes)
+    plan = training.TrainingPlan.of(loss, y, w, n_classes)
+    bound, start = plan.loss, plan.start
     init = np.tile(start, (len(y), 1)) if start.size > 1 else np.full(len(y), start[0])
     fixed = bound.frozen(y, init, w)  # an adaptive scale fixed at the start: one loss to compare
     before = fixed.mean(y, init, w)
@@ -257,7 +257,7 @@ def test_saved_models_predict_identically(loss, kind, tmp_path):
     np.testing.assert_allclose(lgb.Booster(model_file=tmp_path / "m.txt").predict(X), ref, rtol=1e-12)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(bl)).predict(X), ref)
     # the start is in the model: with a ~0 learning rate the prediction is the optimal constant
-    start = training.start(loss, y, None, 4 if kind == "multi" else None)
+    start = training.TrainingPlan.of(loss, y, None, 4 if kind == "multi" else None).start
     b0 = gl.train(loss, LP | extra | {"learning_rate": 1e-12}, lgb.Dataset(X, label=y), 2)
     np.testing.assert_allclose(b0.predict(X), np.broadcast_to(start, b0.predict(X).shape), rtol=1e-9, atol=1e-9)
     x0 = gx.train(loss, XP | extra | {"eta": 0.0}, xgb.DMatrix(X, label=y), 2).predict(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import gbobjectives as gb
+from gbobjectives import _renewal as renewal
 from gbobjectives import _training as training
 from gbobjectives import lightgbm as gl
 
@@ -54,7 +55,7 @@ def test_renewed_leaves_are_the_weighted_quantiles_of_their_rows(hessian, alpha)
     X, y, w = data()
     loss = gb.Quantile(alpha, hessian=hessian, renew_leaves=True)
     booster = gl.train(loss, {"verbosity": -1, "learning_rate": LR, "num_leaves": 8}, lgb.Dataset(X, y, weight=w), 4)
-    start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
+    start = training.TrainingPlan.of(loss, y, w).start
     assert_renewed_quantiles(booster, loss, X, y, w, [LR] * 4, np.tile(start, (len(y), 1)), start=start)
 
 
@@ -72,7 +73,7 @@ def test_renewed_leaves_follow_a_learning_rate_schedule(alpha):
         4,
         callbacks=[lgb.reset_parameter(learning_rate=rates)],
     )
-    start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
+    start = training.TrainingPlan.of(loss, y, w).start
     assert_renewed_quantiles(booster, loss, X, y, w, rates, np.tile(start, (len(y), 1)), start=start)
 
 
@@ -389,7 +390,7 @@ def test_xgboost_parity_with_its_own_quantile_objective(alpha, weighted):
     X, y, w = data(800)
     d = xgb.DMatrix(X, y, weight=w if weighted else None)
     loss = gb.Quantile(alpha, hessian="constant")
-    start = training.start(training.bind(loss, y, None, w if weighted else None), y, w if weighted else None)
+    start = training.TrainingPlan.of(loss, y, w if weighted else None).start
     params = {"learning_rate": LR, "max_depth": 4, "base_score": start.tolist() if start.size > 1 else float(start[0])}
     ours = gx.train(loss, params, d, 20)
     # unweighted: gx.train gives the data unit weights (one quantile definition), so the native does too
@@ -440,7 +441,7 @@ def test_xgboost_renewed_leaves_are_the_weighted_quantiles(hessian, alpha):
     d = xgb.DMatrix(X, y, weight=w)
     booster = gx.train(loss, {"learning_rate": LR, "max_depth": 3}, d, 4)
     k = loss.alphas.size
-    start = np.atleast_1d(training.start(training.bind(loss, y, None, w), y, w))
+    start = training.TrainingPlan.of(loss, y, w).start
     margin = np.tile(start, (len(y), 1))
     for it in range(4):
         one = booster[it : it + 1]
@@ -492,7 +493,7 @@ def leaves_of(values, outputs):
     training rows' pass (scores last seen 0: the cached scores are the outputs)."""
     outputs = np.ascontiguousarray(outputs, np.float64)
     zeros, leaf = np.zeros(len(outputs)), np.empty(len(outputs), np.intp)
-    missed = training.LeafLookup(values).training_rows(outputs, zeros, zeros, zeros, leaf, np.empty(len(outputs)))
+    missed = renewal.LeafLookup(values).training_rows(outputs, zeros, zeros, zeros, leaf, np.empty(len(outputs)))
     return leaf, missed
 
 
@@ -525,7 +526,7 @@ def test_training_rows_and_corrections_of_a_new_tree():
     seen, correction, y = rng.normal(0, 5, n), rng.normal(size=n), rng.normal(0, 5, n)
     true_leaf = rng.integers(0, 12, n)
     cached = seen + values[true_leaf]
-    lookup = training.LeafLookup(values)
+    lookup = renewal.LeafLookup(values)
     leaf, residual = np.empty(n, np.intp), np.empty(n)
     assert lookup.training_rows(cached, seen, correction, y, leaf, residual) == 0
     np.testing.assert_array_equal(leaf, np.where(true_leaf == 7, 2, true_leaf))
@@ -546,13 +547,13 @@ def test_leaves_are_renewed_one_by_one_even_with_equal_values():
     orig = np.array([0.3, 0.3, -0.2])
     leaf = np.array([0, 0, 0, 1, 1, 1, 2])
     residual = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0, -5.0])
-    new = training.renewed_leaf_values(loss, orig, leaf, residual, None, 0, 0.1)
+    new = renewal.renewed_leaf_values(loss, orig, leaf, residual, None, 0, 0.1)
     np.testing.assert_allclose(new, [0.2, 2.0, -0.5])
-    lookup = training.LeafLookup(orig)
+    lookup = renewal.LeafLookup(orig)
     np.testing.assert_array_equal(lookup.same, [0, 0, 2])
     by_value = leaves_of(orig, orig[leaf])[0]
     np.testing.assert_array_equal(by_value, [0, 0, 0, 0, 0, 0, 2])
-    shared = training.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[lookup.same]
+    shared = renewal.renewed_leaf_values(loss, orig, by_value, residual, None, 0, 0.1)[lookup.same]
     np.testing.assert_allclose(shared, [0.3, 0.3, -0.5])  # median of 1, 2, 3, 10, 20, 30 (inverted_cdf: 3)
 
 

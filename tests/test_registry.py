@@ -38,9 +38,10 @@ LAYERS = {
     "kernels": set(),
     "losses": {"kernels"},
     "checking": set(),
-    "_training": {"losses", "kernels"},  # kernels: the CPU loops of leaf renewal (rows to leaves, corrections)
-    "xgboost": {"losses", "_training", "kernels"},  # kernels: device arrays for the GPU path
-    "lightgbm": {"losses", "_training"},
+    "_training": {"losses"},  # the training plan and the adapters' callables
+    "_renewal": {"losses", "kernels"},  # kernels: the CPU loops of leaf renewal (rows to leaves, corrections)
+    "xgboost": {"losses", "_training", "_renewal", "kernels"},  # kernels: device arrays for the GPU path
+    "lightgbm": {"losses", "_training", "_renewal"},
     "_frames": set(),  # the estimators' data frames
     "sklearn": {"losses", "_training", "xgboost", "lightgbm", "_frames"},  # estimators on the adapters
 }

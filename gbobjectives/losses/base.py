@@ -6,6 +6,7 @@ Layer 3 (see ``gbobjectives/__init__.py``): imports the kernels, never the adapt
 
 import functools
 import inspect
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -62,6 +63,9 @@ class Loss:
     # the loss adapts a parameter to the current residuals at every call (an adaptive scale):
     # distributed training fixes it from all the data each round (``gbobjectives.xgboost.dask_train``)
     adaptive: bool = False
+    # a classification loss: labels are class ids, one output per class beyond two
+    # (``n_outputs``), probabilities through ``posterior`` (the estimators' GBClassifier)
+    classifier: bool = False
     # the curvature is a row weight of at most 1 (an IRLS weight) that vanishes for outliers:
     # a leaf's curvature sum counts its effective rows. LightGBM's default floor on it
     # (min_sum_hessian_in_leaf = 1e-3) lets a leaf of outliers alone take the Newton step that
@@ -88,11 +92,13 @@ class Loss:
     def parameters(self):
         return {name: getattr(self, name) for name in self._param_names}
 
+    def replace(self, **changes: Any) -> "Loss":
+        """A copy of this loss with some parameters changed: the one way a loss is rebuilt."""
+        return type(self)(**(self.parameters() | changes))
+
     def with_hessian(self, hessian: str) -> "Loss":
         """A copy of this loss with another curvature."""
-        params = self.parameters()
-        params["hessian"] = hessian
-        return type(self)(**params)
+        return self.replace(hessian=hessian)
 
     def __repr__(self):
         args = ", ".join(f"{k}={val!r}" for k, val in self.parameters().items())
@@ -128,6 +134,28 @@ class Loss:
         return self.scaled_to(y, sample_weight)
 
     # ---- what a training needs to know of the loss (the adapters call these) ------------------
+    def bind(self, y, sample_weight=None, n_classes=None, num_rounds=None) -> "Loss":
+        """The loss a training on labels ``y`` and weights uses: what must be the same for
+        every round and every distributed worker fixed once from the whole training set (the
+        quantile residual scale, class-balanced counts), and the schedule of a training of
+        ``num_rounds`` rounds (``for_training``). ``n_classes``: None for regression and binary,
+        else the number of classes (> 2). The identity, but for the schedule, by default."""
+        return self.for_training(num_rounds)
+
+    @property
+    def bound(self) -> bool:
+        """Whether the loss can score data as it is (False: it needs ``bind`` to the training
+        data first, e.g. class-balanced weights without counts)."""
+        return True
+
+    def n_outputs(self, n_classes=None) -> int:
+        """Columns of the raw score: 1, the quantile levels, or the classes (``n_classes`` > 2)."""
+        return 1
+
+    def without_leaf_renewal(self) -> "Loss":
+        """This loss with its leaves' Newton steps kept (where a training cannot renew them)."""
+        return self
+
     def for_training(self, num_rounds):
         """The loss for a training of ``num_rounds`` boosting rounds (None: unknown); a loss
         whose schedule depends on it (Tukey's warm-up) returns a copy that has it."""
@@ -164,7 +192,11 @@ class Loss:
         pass the same pair every round)."""
         raise NotImplementedError
 
-    def init_score(self, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float | np.ndarray:
+    def init_score(
+        self, y: ArrayLike, sample_weight: ArrayLike | None = None, n_classes: int | None = None
+    ) -> float | np.ndarray:
+        """The optimal constant raw score: a float for one output, else one per output
+        (``n_classes``: as in ``bind``; regression losses ignore it)."""
         raise NotImplementedError
 
     def inverse_link(self, raw: ArrayLike) -> np.ndarray:

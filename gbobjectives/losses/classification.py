@@ -103,7 +103,17 @@ class _Prepared:
         self.w = validation.weights(sample_weight, n, device)
 
 
-class Focal(Loss):
+class _Classification(Loss):
+    """What every classification loss tells a training: labels are class ids, and a problem of
+    more than two classes has one output per class (a softmax model)."""
+
+    classifier = True
+
+    def n_outputs(self, n_classes=None):
+        return int(n_classes) if n_classes and n_classes > 2 else 1
+
+
+class Focal(_Classification):
     """Focal loss ``-alpha_t (1 - p_t)^gamma log p_t`` (Lin et al. 2017); gamma = 0 is
     cross-entropy.
 
@@ -376,7 +386,7 @@ def effective_number_weights(counts, beta):
     return w * (n.size / w.sum())
 
 
-class ClassBalanced(Loss):
+class ClassBalanced(_Classification):
     """Class-balanced loss (Cui et al. 2019): the base loss (``CrossEntropy()`` or
     ``Focal(...)``) with each row weighted by its class's effective-number weight.
 
@@ -418,7 +428,17 @@ class ClassBalanced(Loss):
         return self.base.hessian_modes
 
     def with_hessian(self, hessian):
-        return ClassBalanced(self.base.with_hessian(hessian), self.beta, self.counts)
+        return self.replace(base=self.base.with_hessian(hessian))
+
+    def bind(self, y, sample_weight=None, n_classes=None, num_rounds=None):
+        """The class counts taken from the training labels and weights (``with_counts``), so
+        that every round, worker and validation set uses the training class weights."""
+        loss = super().bind(y, sample_weight, n_classes, num_rounds)
+        return loss if loss.counts is not None else loss.with_counts(y, n_classes, sample_weight)
+
+    @property
+    def bound(self):
+        return self.counts is not None
 
     def with_counts(self, y, n_classes=None, sample_weight=None):
         """A copy whose class counts come from the (training) labels ``y`` and weights."""
@@ -426,7 +446,7 @@ class ClassBalanced(Loss):
         n = np.shape(y)[0]
         y = validation.class_labels(np.asarray(y), n, k)
         w = validation.weights(sample_weight, n)
-        return ClassBalanced(self.base, self.beta, _class_counts(y, w, k))
+        return self.replace(counts=_class_counts(y, w, k))
 
     def class_weights(self, y=None, n_classes=None, sample_weight=None):
         """The per-class weights: from ``counts``, else from the labels ``y`` (and weights)."""

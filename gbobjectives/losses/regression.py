@@ -59,7 +59,7 @@ class _Regression(Loss):
         y2, raw, w = self._check(y, raw, sample_weight)
         return elementwise_value(self.kind, self._params(validation.as_2d(raw).shape[1], y2, raw, w), y2, raw, w)
 
-    def init_score(self, y, sample_weight=None):
+    def init_score(self, y, sample_weight=None, n_classes=None):
         """Optimal constant raw score: a float, or one per output column."""
         y = np.asarray(y)
         n = y.shape[0] if y.ndim else 0
@@ -190,7 +190,7 @@ class _Scaled(_Regression):
         if not self.adaptive:
             return self
         scale = self.loss_scale(validation.as_2d(np.asarray(validation.to_host(y))), raw, sample_weight)
-        return type(self)(**(self.parameters() | {self._scale_name: float(np.max(scale))}))
+        return self.replace(**{self._scale_name: float(np.max(scale))})
 
     def estimator_default(self, y, sample_weight=None):
         """By name, the estimators train the adaptive scale (``c x robust_scale`` of the current
@@ -199,7 +199,7 @@ class _Scaled(_Regression):
         ``--study robust``)."""
         if self.adaptive:
             return self
-        return type(self)(**(self.parameters() | {self._scale_name: ADAPTIVE}))
+        return self.replace(**{self._scale_name: ADAPTIVE})
 
     def scaled_to(self, y, sample_weight=None):
         """A copy whose delta/scale is set from the (training) labels: ``DATA_SCALE_FACTOR`` x
@@ -216,7 +216,7 @@ class _Scaled(_Regression):
             scale = float(np.average(np.abs(y - center), weights=sample_weight))
         if not scale > 0:
             scale = 1.0
-        return type(self)(**(self.parameters() | {self._scale_name: scale}))
+        return self.replace(**{self._scale_name: scale})
 
     def _params(self, k, y2=None, raw=None, w=None):
         params = np.zeros((k, 3))
@@ -352,7 +352,7 @@ class _WarmedUp(_Redescending):
         if self.warmup is not None:
             return self
         warmup = DEFAULT_WARMUP if num_rounds is None else int(num_rounds) // 2
-        return type(self)(**(self.parameters() | {"warmup": warmup}))
+        return self.replace(warmup=warmup)
 
     def at_round(self, t):
         warmup = DEFAULT_WARMUP if self.warmup is None else self.warmup
@@ -361,7 +361,7 @@ class _WarmedUp(_Redescending):
         scale = self.scale if self.adaptive else self.scale * Cauchy.efficiency_c / self.c
         return Cauchy(scale=scale, hessian=self.hessian)
 
-    def init_score(self, y, sample_weight=None):
+    def init_score(self, y, sample_weight=None, n_classes=None):
         """With a warm-up, the warm-up loss's start (Cauchy's M-estimate): the first rounds
         descend Cauchy's loss from its own optimal constant."""
         if self.warmup == 0:
@@ -374,7 +374,7 @@ class _WarmedUp(_Redescending):
         if not self.adaptive and self.warmup == 0:
             return self
         fixed = super().frozen(y, raw, sample_weight)
-        return type(self)(**(fixed.parameters() | {"warmup": 0}))
+        return fixed.replace(warmup=0)
 
 
 class Cauchy(_Redescending):
@@ -523,6 +523,20 @@ class Quantile(_Regression):
         out = np.full(1, np.nan)
         return float(self.leaf_values(residual, weight, np.zeros(len(residual), np.intp), out, column)[0])
 
+    def bind(self, y, sample_weight=None, n_classes=None, num_rounds=None):
+        """With the majorizer and no fixed scale, the residual scale fixed from the training
+        labels (``with_scale``), so that every round and every distributed worker uses one."""
+        loss = super().bind(y, sample_weight, n_classes, num_rounds)
+        if loss.scale is None and loss.hessian == "majorizer":
+            return loss.with_scale(y, sample_weight)
+        return loss
+
+    def n_outputs(self, n_classes=None):
+        return self._levels() or 1
+
+    def without_leaf_renewal(self):
+        return self.replace(renew_leaves=False)
+
     def leaf_values(self, residual, weight, leaf, out, column):
         """``leaf_value`` of every leaf in one pass over the rows (``kernels.cpu``)."""
         return leaf_quantiles(self.alphas[column if self._levels() else 0], residual, weight, leaf, out)
@@ -543,8 +557,7 @@ class Quantile(_Regression):
         mad = np.broadcast_to(mad, start.shape)
         floor = max(1e-12, 1e-12 * float(np.max(np.abs(y2))))
         scale = tuple(max(float(m), floor) for m in mad)
-        params = self.parameters() | {"scale": scale[0] if np.ndim(self.alpha) == 0 and len(scale) == 1 else scale}
-        return Quantile(**params)
+        return self.replace(scale=scale[0] if np.ndim(self.alpha) == 0 and len(scale) == 1 else scale)
 
     def _params(self, k, y2=None, raw=None, w=None):
         params = np.empty((k, 3))
