@@ -37,12 +37,13 @@ def save(stem, smoke, title, text, plot=None, tag=None):
     run) with ``title`` over ``text`` and the libraries' versions under it; ``plot(path)``, if
     given, draws the ``.png`` beside it."""
     RESULTS.mkdir(exist_ok=True)
-    base = RESULTS / "_".join([stem, *([tag] if tag else []), *(["smoke"] if smoke else [])])
-    base.with_suffix(".md").write_text(f"# {title}\n\n{text.rstrip()}\n\nMeasured with {versions()}.\n")
-    written = [base.with_suffix(".md")]
+    name = "_".join([stem, *([tag] if tag else []), *(["smoke"] if smoke else [])])
+    md, png = RESULTS / f"{name}.md", RESULTS / f"{name}.png"  # (a tag may hold dots: "xgboost-3.4")
+    md.write_text(f"# {title}\n\n{text.rstrip()}\n\nMeasured with {versions()}.\n")
+    written = [md]
     if plot is not None:
-        plot(base.with_suffix(".png"))
-        written.append(base.with_suffix(".png"))
+        plot(png)
+        written.append(png)
     print("wrote", ", ".join(str(p) for p in written))
 
 
