@@ -89,7 +89,10 @@ class TrainingPlan:
         n_classes = softmax_classes(n_classes)
         w = none_if_empty(w)
         bound = get_loss(loss).bind(y, w, n_classes, num_rounds)
-        init = np.atleast_1d(np.asarray(bound.init_score(y, w, n_classes), np.float64)) if start else None
+        init = None
+        if start:  # (n_classes only where there are classes: a user's loss may predate the keyword)
+            init = bound.init_score(y, w) if n_classes is None else bound.init_score(y, w, n_classes=n_classes)
+            init = np.atleast_1d(np.asarray(init, np.float64))
         return cls(bound, y, w, n_classes, bound.n_outputs(n_classes), init, None, data)
 
     def replace(self, **changes):

@@ -200,3 +200,40 @@ def test_parallel_and_serial_loops_agree(name, params, problem, monkeypatch):
     for a, b in zip((*serial[0], serial[1]), (*parallel[0], parallel[1]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-300)  # the compilers may fuse differently
     assert any(f.signatures for f in cpu.PARALLEL.values())
+
+
+class _UsersSquaredError(gb.Loss):
+    """A user's loss written against the documented interface, before ``init_score`` took
+    ``n_classes`` (as notebook 05 writes one)."""
+
+    name = "users_squared_error"
+    hessian_modes = ("exact",)
+    default_hessian = "exact"
+
+    def value(self, y, raw, sample_weight=None):
+        v = 0.5 * (np.asarray(raw) - np.asarray(y)) ** 2
+        return v if sample_weight is None else v * sample_weight
+
+    def grad_hess(self, y, raw, sample_weight=None):
+        g, h = np.asarray(raw, np.float64) - np.asarray(y), np.ones(np.shape(raw))
+        return (g, h) if sample_weight is None else (g * sample_weight, h * sample_weight)
+
+    def init_score(self, y, sample_weight=None):
+        return float(np.average(y, weights=sample_weight))
+
+
+def test_a_users_loss_with_the_old_init_score_signature_trains_everywhere():
+    import lightgbm
+    import xgboost
+
+    from gbobjectives import lightgbm as gl
+    from gbobjectives import xgboost as gx
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = 3 * X[:, 0] + rng.normal(size=300) + 10
+    loss = _UsersSquaredError()
+    xb = gx.train(loss, {"max_depth": 3}, xgboost.DMatrix(X, y), 20)
+    lb = gl.train(loss, {"verbosity": -1}, lightgbm.Dataset(X, y), 20)
+    for pred in (xb.predict(xgboost.DMatrix(X)), lb.predict(X)):
+        assert np.mean((pred - y) ** 2) < 0.5 * np.var(y)  # trained from the mean, not from 0
