@@ -125,10 +125,10 @@ def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learn
 
 
 class RenewedMetric:
-    """A metric callable of the user's, given the renewed model's margins: under an adapter's
-    leaf renewal the booster's cached scores hold the trees' original leaf values, so each call
-    first renews the newest trees (``renewal.sync()``) and passes ``renewal.scores``. The
-    callable itself is not changed."""
+    """A metric callable (the loss's own or the user's), given the renewed model's margins:
+    under an adapter's leaf renewal the booster's cached scores hold the trees' original leaf
+    values, so each call first renews the newest trees (``renewal.sync()``: before any set is
+    scored) and passes ``renewal.scores``. The callable itself is not changed."""
 
     def __init__(self, metric, renewal):
         self.metric, self.renewal = metric, renewal

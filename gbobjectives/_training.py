@@ -181,8 +181,9 @@ class AdapterCallable:
     a loss with ``renews_leaves``, warns once that nothing renews the leaves. Made by an
     adapter's ``train`` from its ``TrainingPlan`` (``for_plan``), everything is set at
     construction: the bound loss, the training set's labels and weights, ``renewing`` (the
-    curvature handed over is then ``loss.split_curvature``) and ``renewal`` (the adapter's leaf
-    renewal, whose renewed scores the callable is given).
+    curvature handed over is then ``loss.split_curvature``) and, for an objective, ``renewal``
+    (the adapter's leaf renewal, whose renewed scores it is given; metrics are wrapped in
+    ``_renewal.RenewedMetric`` instead).
     """
 
     _objective = False

@@ -69,9 +69,6 @@ class Metric(_DatasetAware):
 
     def __call__(self, preds, eval_data):
         d = self._cache.get(preds, eval_data)
-        if self.renewal is not None:
-            self.renewal.sync()  # the newest tree renewed before any set is scored
-            preds = self.renewal.scores(preds, eval_data)
         with self._threads:
             return self.name, d.loss.mean(d.y, preds, d.w), False
 
@@ -401,8 +398,8 @@ def _train(
     if plan.loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
         params["min_sum_hessian_in_leaf"] = plan.loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
     if kwargs.get("feval") is None:
-        kwargs["feval"] = Metric.for_plan(plan, kernel_threads, renewal=renewal)
-    elif renewal is not None:
+        kwargs["feval"] = Metric.for_plan(plan, kernel_threads)
+    if renewal is not None:
         kwargs["feval"] = renewal_base.renewed_metrics(kwargs["feval"], renewal)
     if plan.start is not None:
         for ds in {id(d): d for d in [train_set, *(valid_sets or [])]}.values():

@@ -99,9 +99,6 @@ class Metric(_DeviceAware):
 
     def __call__(self, predt, dmat):
         d = self._inputs(predt, dmat)
-        if self.renewal is not None:
-            self.renewal.sync()  # the newest tree renewed before any set is scored
-            predt = self.renewal.scores(predt, dmat)
         with self._threads:
             return self.name, d.loss.mean(d.y, self._raw(predt), d.w)
 
@@ -429,10 +426,9 @@ def _train(
     if ours:
         kwargs["obj"] = Objective.for_plan(plan, device, kernel_threads, renewal=renewal)
     if kwargs.get("custom_metric") is None:
-        kwargs["custom_metric"] = Metric.for_plan(plan, device, kernel_threads, renewal=renewal)
-    elif renewal is not None:
-        kwargs["custom_metric"] = renewal_base.renewed_metrics(kwargs["custom_metric"], renewal)
+        kwargs["custom_metric"] = Metric.for_plan(plan, device, kernel_threads)
     if renewal is not None:
+        kwargs["custom_metric"] = renewal_base.renewed_metrics(kwargs["custom_metric"], renewal)
         if params.get("eval_metric"):
             warnings.warn(
                 renewal_base.BUILT_IN_METRIC_WARNING.format(library="XGBoost", metrics=params["eval_metric"]),
