@@ -33,6 +33,7 @@ Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss
   uses ``best_iteration_``.
 """
 
+import json
 import numbers
 import os
 import warnings
@@ -54,6 +55,20 @@ from .losses import Quantile, get_loss
 BACKENDS = ("xgboost", "lightgbm")
 # how every X is checked (fit, eval sets, predict): the boosters take sparse input and NaN
 _X_CHECKS = {"accept_sparse": ["csr", "csc"], "dtype": [np.float64, np.float32], "ensure_all_finite": "allow-nan"}
+
+# importance_type -> each booster's name for it (the boosters' own meanings: XGBoost's "gain" is
+# the mean gain of a feature's splits, LightGBM's the total)
+_IMPORTANCE_TYPES = {
+    "xgboost": {
+        "gain": "gain",
+        "total_gain": "total_gain",
+        "weight": "weight",
+        "split": "weight",
+        "cover": "cover",
+        "total_cover": "total_cover",
+    },
+    "lightgbm": {"gain": "gain", "total_gain": "gain", "split": "split", "weight": "split"},
+}
 
 # check name -> why it cannot pass; given to scikit-learn's parametrize_with_checks /
 # check_estimator as ``expected_failed_checks`` (see each estimator's _expected_failed_checks).
@@ -108,6 +123,7 @@ class _GBBase(BaseEstimator):
         "n_jobs",
         "random_state",
         "device",
+        "importance_type",
     )
 
     def _set_common(self, args):
@@ -160,6 +176,7 @@ class _GBBase(BaseEstimator):
             raise ValueError(
                 f"early_stopping_rounds must be None or a positive integer, got {self.early_stopping_rounds!r}"
             )
+        self._importance_kind()
 
     def _booster_params(self):
         extra = self.__dict__.get("_booster_kwargs", {})
@@ -245,6 +262,11 @@ class _GBBase(BaseEstimator):
         else:
             plan = self._fit_lightgbm(loss, params, X, y, sample_weight, evals)
         self.loss_ = plan.loss
+        self.n_iter_ = self.best_iteration_ + 1
+        self.best_score_ = None
+        if self.evals_result_:  # the last eval set's (last) metric at the best iteration
+            history = list(self.evals_result_.values())[-1]
+            self.best_score_ = float(list(history.values())[-1][self.best_iteration_])
         return self
 
     def _fit_xgboost(self, loss, params, X, y, w, evals):
@@ -274,10 +296,15 @@ class _GBBase(BaseEstimator):
             verbose_eval=False,
             features=gx.device_features(X, params),  # on CUDA with CuPy: margins stay on the device
         )
+        kept = booster.best_iteration + 1 if self.early_stopping_rounds else booster.num_boosted_rounds()
+        if kept < booster.num_boosted_rounds():
+            # the rounds after the best one go: the booster (and a file saved from it) predicts
+            # what the estimator predicts, as LightGBM's best_iteration does for its own
+            best = booster.attributes()
+            booster = booster[:kept]
+            booster.set_attr(**{key: best[key] for key in ("best_iteration", "best_score") if key in best})
         self.booster_ = booster
-        self.best_iteration_ = (
-            booster.best_iteration if self.early_stopping_rounds else booster.num_boosted_rounds() - 1
-        )
+        self.best_iteration_ = kept - 1
         return plan
 
     def _fit_lightgbm(self, loss, params, X, y, w, evals):
@@ -309,22 +336,92 @@ class _GBBase(BaseEstimator):
     def _encode_eval(self, y):
         return np.asarray(y, np.float64)
 
-    # ---- predict ---------------------------------------------------------------------------------
-    def _raw(self, X):
-        """Raw scores (start included) of the best iteration: (n,) or (n, k), as float64 (XGBoost
-        returns float32 margins, whose softmax rows would sum to 1 only within 2e-7)."""
+    # ---- what users of the boosters' estimators reach for ----------------------------------------
+    def get_booster(self):
+        """The trained booster (``xgboost.Booster`` / ``lightgbm.Booster``), holding the rounds
+        that predict (``n_iter_``) and the start: saved with ``save_model``, it predicts
+        ``predict`` (regressors) or ``decision_function`` (classifiers) in plain XGBoost /
+        LightGBM, without gbobjectives."""
+        check_is_fitted(self, "booster_")
+        return self.booster_
+
+    def _importance_kind(self):
+        kinds = _IMPORTANCE_TYPES[self.backend] if self.backend in BACKENDS else {}
+        if self.importance_type not in kinds:
+            raise ValueError(
+                f"importance_type must be one of {sorted(kinds)} with backend={self.backend!r}, "
+                f"got {self.importance_type!r}"
+            )
+        return kinds[self.importance_type]
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """(n_features,) importances of the rounds that predict, by ``importance_type``, in the
+        booster's own meaning (XGBoost: ``"gain"`` the mean gain of a feature's splits,
+        ``"total_gain"``, ``"weight"`` / ``"split"`` their count, ``"cover"``, ``"total_cover"``;
+        LightGBM: ``"gain"`` / ``"total_gain"`` the total gain, ``"split"`` / ``"weight"`` the
+        count), normalised to sum to 1 as scikit-learn's ensembles are (all zeros when no tree
+        splits)."""
+        check_is_fitted(self, "booster_")
+        kind = self._importance_kind()
+        if self.backend == "xgboost":
+            scores = self.booster_.get_score(importance_type=kind)
+            names = self.booster_.feature_names or [f"f{i}" for i in range(self.n_features_in_)]
+            values = np.array([scores.get(name, 0.0) for name in names], np.float64)
+        else:
+            values = np.asarray(self.booster_.feature_importance(kind, iteration=self.n_iter_), np.float64)
+        total = values.sum()
+        return values / total if total > 0 else values
+
+    @property
+    def n_features_(self):  # LightGBM's estimators' name for n_features_in_
+        check_is_fitted(self, "booster_")
+        return self.n_features_in_
+
+    def apply(self, X: Any) -> np.ndarray:
+        """Leaf indices, (n_samples, n_trees) integers: the leaf of each tree of the rounds that
+        predict that each row falls in (a softmax or multi-level model has one tree per output
+        and round, round-major), as the boosters' ``apply`` / ``pred_leaf``."""
+        return self._booster_predict(X, "leaf").astype(np.int64)
+
+    def _contributions(self, X):
+        """TreeSHAP contributions in margin space: (n, n_features + 1), the last column the
+        bias (the start included); (n, k, n_features + 1) for a softmax or multi-level model.
+        Each row sums, over the last axis, to the raw score."""
+        contrib = np.asarray(self._booster_predict(X, "contrib"), np.float64)
+        p = self.n_features_in_ + 1
+        if contrib.ndim == 2 and contrib.shape[1] != p:  # LightGBM: a row of k blocks of p
+            contrib = contrib.reshape(contrib.shape[0], -1, p)
+        return contrib
+
+    def _booster_predict(self, X, kind):
+        """The booster's ``"raw"`` scores, ``"leaf"`` indices or ``"contrib"`` (TreeSHAP) for the
+        rounds that predict."""
         check_is_fitted(self, "booster_")
         X = self._validate_X(X, reset=False)
         if self.backend == "xgboost":
             import xgboost
 
-            raw = self.booster_.predict(
+            return self.booster_.predict(
                 xgboost.DMatrix(X, missing=np.nan, enable_categorical=True),
-                output_margin=True,
-                iteration_range=(0, self.best_iteration_ + 1),
+                output_margin=kind == "raw",
+                pred_leaf=kind == "leaf",
+                pred_contribs=kind == "contrib",
+                iteration_range=(0, self.n_iter_),
             )
-            return raw.astype(np.float64)
-        return self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_ + 1)
+        return self.booster_.predict(
+            X,
+            raw_score=kind == "raw",
+            pred_leaf=kind == "leaf",
+            pred_contrib=kind == "contrib",
+            num_iteration=self.n_iter_,
+        )
+
+    # ---- predict ---------------------------------------------------------------------------------
+    def _raw(self, X):
+        """Raw scores (start included) of the best iteration: (n,) or (n, k), as float64 (XGBoost
+        returns float32 margins, whose softmax rows would sum to 1 only within 2e-7)."""
+        return np.asarray(self._booster_predict(X, "raw"), np.float64)
 
 
 class GBRegressor(RegressorMixin, _GBBase):
@@ -346,6 +443,7 @@ class GBRegressor(RegressorMixin, _GBBase):
         n_jobs=None,
         random_state=None,
         device="cpu",
+        importance_type="gain",
         **booster_params,
     ):
         self.loss = loss
@@ -379,7 +477,13 @@ class GBRegressor(RegressorMixin, _GBBase):
         y = np.asarray(y, np.float64)
         return self._fit(X, y, w, eval_set, sample_weight_eval_set, self._loss(y, w))
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, *, pred_contrib: bool = False) -> np.ndarray:
+        """Predictions in target units. ``pred_contrib=True``: the boosters' TreeSHAP
+        contributions instead, (n, n_features + 1) with the bias last ((n, k, n_features + 1)
+        for k quantile levels), whose rows sum to the raw score (``predict`` itself for these
+        losses' identity link; for several levels, ``predict(X, sort=False)``)."""
+        if pred_contrib:
+            return self._contributions(X)
         raw = self._raw(X)  # checks fitted first
         return self.loss_.inverse_link(raw)
 
@@ -437,6 +541,7 @@ class GBQuantileRegressor(GBRegressor):
         n_jobs=None,
         random_state=None,
         device="cpu",
+        importance_type="gain",
         **booster_params,
     ):
         self.alpha = alpha
@@ -524,10 +629,13 @@ class GBQuantileRegressor(GBRegressor):
         check_is_fitted(self, "booster_")
         return np.asarray(self.loss_.alphas)
 
-    def predict(self, X: Any, sort: bool = True) -> np.ndarray:
+    def predict(self, X: Any, sort: bool = True, *, pred_contrib: bool = False) -> np.ndarray:
         """Quantiles in target units: (n,) for one level, else (n, k) in the order of the sorted
         levels. ``sort=False`` returns the booster's own outputs, which may cross (to see how
-        often they do); the default sorts each row so they never cross."""
+        often they do); the default sorts each row so they never cross. ``pred_contrib=True``:
+        TreeSHAP contributions (see ``GBRegressor.predict``), summing to ``sort=False``'s."""
+        if pred_contrib:
+            return self._contributions(X)
         return super().predict(X) if sort else self._raw(X)
 
     def _quantiles(self, X):
@@ -625,6 +733,7 @@ class GBClassifier(ClassifierMixin, _GBBase):
         n_jobs=None,
         random_state=None,
         device="cpu",
+        importance_type="gain",
         **booster_params,
     ):
         self.loss = loss
@@ -650,7 +759,7 @@ class GBClassifier(ClassifierMixin, _GBBase):
         loss = get_loss(self.loss)
         if not loss.classifier:
             raise ValueError(f"{type(loss).__name__} is a regression loss: use GBRegressor")
-        k = len(self.classes_)
+        k = self.n_classes_ = len(self.classes_)
         y_enc = y_enc.astype(np.float64)
         # class-balanced counts from y and sample_weight, before class_weight: counting the
         # class-weighted rows would make "balanced" classes look equal and undo the reweighting
@@ -666,6 +775,15 @@ class GBClassifier(ClassifierMixin, _GBBase):
         self.posterior_shift_ = (
             self.loss_.posterior_shift(y_enc, self._raw(X), w_user, self._class_weight) if weighted else None
         )
+        self.posterior_params_ = None
+        constants = getattr(self.loss_, "posterior_constants", None)  # a user's Loss may not say
+        if constants is not None:
+            shift = self.posterior_shift_
+            self.posterior_params_ = constants(k, self._class_weight) | {
+                "shift": 0.0 if shift is None else np.ravel(shift).tolist()[0] if k == 2 else np.ravel(shift).tolist()
+            }
+            if self.backend == "xgboost":  # kept in the model file (booster.attr("gbobjectives_posterior"))
+                self.booster_.set_attr(gbobjectives_posterior=json.dumps(self.posterior_params_))
         return self
 
     def _encode_eval(self, y):
@@ -693,12 +811,16 @@ class GBClassifier(ClassifierMixin, _GBBase):
         p = self.loss_.posterior(raw, self.__dict__.get("_class_weight"), self.posterior_shift_)
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
 
-    def predict(self, X: Any) -> np.ndarray:
-        """The class of the largest margin. Without class weights that is the argmax of
+    def predict(self, X: Any, *, pred_contrib: bool = False) -> np.ndarray:
+        """The class of the largest margin (``pred_contrib=True``: the TreeSHAP contributions
+        to ``decision_function``, (n, n_features + 1), or (n, k, n_features + 1) for k > 2
+        classes, the bias last). Without class weights that is the argmax of
         ``predict_proba`` (the posterior transform is monotone); with them (``alpha``,
         class-balanced, ``class_weight``) it is the decision the weighted model was trained
         for, the cost-weighted Bayes decision argmax_k w_k x posterior_k, not the argmax of
         ``predict_proba``."""
+        if pred_contrib:
+            return self._contributions(X)
         raw = self._raw(X)  # checks fitted first
         if raw.ndim == 1:
             return self.classes_[(raw > 0).astype(int)]

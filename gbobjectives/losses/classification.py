@@ -112,6 +112,15 @@ class _Classification(Loss):
     def n_outputs(self, n_classes=None):
         return int(n_classes) if n_classes and n_classes > 2 else 1
 
+    def posterior_constants(self, n_classes, class_weight=None):
+        """What ``posterior`` needs besides the margins, as plain numbers (JSON-ready, for a
+        model served without gbobjectives): focal's ``gamma`` (0 for cross-entropy) and the
+        per-class ``class_weights`` the model trains with (``training_weights``). The posterior
+        is ``h_gamma(v_k) / w_k`` normalised over k, ``v`` the link's output (see
+        ``Focal.posterior``; docs/guide/estimators.md writes it in NumPy)."""
+        weights = self.training_weights(n_classes, class_weight)
+        return {"gamma": float(self.posterior_gamma), "class_weights": weights.tolist()}
+
 
 class Focal(_Classification):
     """Focal loss ``-alpha_t (1 - p_t)^gamma log p_t`` (Lin et al. 2017); gamma = 0 is
@@ -181,6 +190,10 @@ class Focal(_Classification):
     def posterior_shift(self, y, raw, sample_weight=None, class_weight=None):
         """The margin offset (see ``posterior_shift``, the module function) for this loss."""
         return posterior_shift(self, y, raw, sample_weight, class_weight)
+
+    @property
+    def posterior_gamma(self):
+        return self.gamma
 
     def training_weights(self, n_classes, class_weight=None):
         """The per-class weights this loss trains with (``alpha``), times ``class_weight``:
@@ -465,6 +478,10 @@ class ClassBalanced(_Classification):
 
     def posterior_shift(self, y, raw, sample_weight=None, class_weight=None):
         return posterior_shift(self, y, raw, sample_weight, class_weight)
+
+    @property
+    def posterior_gamma(self):
+        return self.base.posterior_gamma
 
     def training_weights(self, n_classes, class_weight=None):
         """The base loss's weights times the effective-number weights (and ``class_weight``)."""
