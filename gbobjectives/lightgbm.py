@@ -422,6 +422,68 @@ def _train(
     return booster, plan
 
 
+def dask_train(client, loss, params, data, label, sample_weight=None, num_boost_round=100, **fit_kwargs):
+    """Train on a Dask cluster through ``lightgbm.dask`` with this loss, the data given once:
+    ``data`` a dask array or DataFrame, ``label`` / ``sample_weight`` dask arrays or Series of
+    its rows. Returns a ``lightgbm.Booster`` that predicts raw scores with the start folded in
+    (as ``train``'s), like ``lightgbm.train``. ``params``: LightGBM parameters (``num_class``
+    for a softmax problem); ``fit_kwargs`` go to the Dask estimator's ``fit``.
+
+    The start, class-balanced counts and the quantile scale are computed from all the labels
+    (gathered once to the client: 8 bytes a row) and are the same on every worker. LightGBM's
+    Dask training runs all its rounds in one call on the workers, each worker's objective
+    seeing its own rows, so an adaptive robust scale cannot follow all rows' residuals round by
+    round: it is fixed at the scale of the start's residuals over all rows (``Loss.frozen``;
+    the accuracy this costs is measured by ``benchmarks/scale_out.py``). Leaf renewal needs
+    each leaf's rows across workers: the leaves keep the curvature's Newton steps, with a
+    ``UserWarning``."""
+    return _dask_train(client, loss, params, data, label, sample_weight, num_boost_round, **fit_kwargs)[0]
+
+
+def _dask_train(client, loss, params, data, label, sample_weight, num_boost_round, y=None, w=None, **fit_kwargs):
+    """``dask_train``; ``y`` / ``w``: the labels and weights already gathered (the estimators
+    have them). Returns the booster and the plan."""
+    import lightgbm.dask
+
+    if y is None:
+        y = np.asarray(label.compute(), np.float64)
+        w = None if sample_weight is None else np.asarray(sample_weight.compute(), np.float64)
+    params = dict(params)
+    plan = training.TrainingPlan.of(loss, y, w, int(params.get("num_class", 1) or 1), num_boost_round)
+    if plan.loss.renews_leaves:
+        warnings.warn(
+            "leaf renewal on lightgbm.dask would need each leaf's rows from every worker: the leaves keep "
+            "the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
+            UserWarning,
+            stacklevel=3,
+        )
+        plan = plan.replace(loss=plan.loss.without_leaf_renewal())
+    worker_loss = plan.loss
+    if worker_loss.adaptive:  # one scale for every worker and round: the start's residuals'
+        worker_loss = worker_loss.frozen(y, np.full(len(y), plan.start[0]), w)
+    if plan.k > 1:
+        params["num_class"] = plan.k
+    label = label.to_dask_array(lengths=True) if hasattr(label, "to_dask_array") else label
+    start = plan.start
+    if plan.k > 1:
+        init = label.map_blocks(
+            lambda b: np.tile(start, (len(b), 1)), new_axis=1, chunks=(label.chunks[0], (plan.k,)), dtype=np.float64
+        )
+    else:
+        init = label.map_blocks(lambda b: np.full(len(b), start[0]), dtype=np.float64)
+    if plan.loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
+        params["min_sum_hessian_in_leaf"] = plan.loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
+    params.setdefault("verbose", -1)
+    params.setdefault("metric", "None")  # the Dask regressor's default l2 refuses a softmax model
+    model = lightgbm.dask.DaskLGBMRegressor(
+        client=client, objective=worker_loss, n_estimators=num_boost_round, **params
+    )
+    with warnings.catch_warnings():  # its n_jobs default, which the Dask estimator passes to itself
+        warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
+        model.fit(data, label, sample_weight=sample_weight, init_score=init, **fit_kwargs)
+    return fold_init_score(model.booster_, plan.start), plan
+
+
 # LightGBM's names of the metric parameter, and its values for no built-in metric (its docs)
 _METRIC_ALIASES = ("metric", "metrics", "metric_types")
 _NO_METRIC = ("none", "null", "custom", "na", "")

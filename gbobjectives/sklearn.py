@@ -33,6 +33,7 @@ Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss
   uses ``best_iteration_``.
 """
 
+import functools
 import json
 import numbers
 import os
@@ -88,6 +89,42 @@ _LIGHTGBM_WEIGHTS = (
     "do not equal repeated rows once it can split (its own l2 objective behaves the same); the "
     "check fits 3x the rows for an estimator with a cv parameter, enough for LightGBM to split"
 )
+
+
+def _is_dask(X):
+    return hasattr(X, "__dask_graph__")
+
+
+def _dask_client(X):
+    """The active ``distributed`` Client when X is a dask collection, else None (dask data
+    without a Client is computed into memory, as any array-like)."""
+    if not _is_dask(X):
+        return None
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _gathered(a):
+    """A dask array or Series (or an in-memory array) as a NumPy array on the client; None stays."""
+    if a is None:
+        return None
+    return np.asarray(a.compute() if _is_dask(a) else a)
+
+
+def _block(block, names):
+    if names is None:
+        return block
+    import pandas as pd
+
+    return pd.DataFrame(block, columns=names)
+
+
+def _predict_block(estimator, method, kwargs, names, block):
+    return getattr(estimator, method)(_block(block, names), **kwargs)
 
 
 def _warn_unknown_lightgbm(names):
@@ -336,6 +373,103 @@ class _GBBase(BaseEstimator):
     def _encode_eval(self, y):
         return np.asarray(y, np.float64)
 
+    # ---- on a Dask cluster ---------------------------------------------------------------------
+    def _fit_cluster(self, client, X, y, sample_weight, eval_set, sample_weight_eval_set):
+        """Train on the workers of ``client`` through ``xgboost.dask`` / ``lightgbm.dask``. The
+        labels and weights are gathered to the client once (8 bytes a row each) for what needs
+        all of them (the start, classes and class counts, the quantile and robust scales), and
+        the encoded labels and training weights go back with X's partitions."""
+        import dask.array as da
+
+        self._check_params()
+        if eval_set or self.early_stopping_rounds is not None or sample_weight_eval_set is not None:
+            raise ValueError(
+                f"{type(self).__name__} on a Dask cluster does not take eval_set or early_stopping_rounds: "
+                "pass them with data in memory, or use gbobjectives.xgboost.dask_train's evals"
+            )
+        X = self._cluster_rows(X)
+        y_np, w_np = _gathered(y), _gathered(sample_weight)
+        if y_np.shape[0] != X.shape[0] or (w_np is not None and w_np.shape[0] != X.shape[0]):
+            raise ValueError(
+                f"X has {X.shape[0]} rows, y {y_np.shape[0]}"
+                + ("" if w_np is None else f", sample_weight {w_np.shape[0]}")
+            )
+        if X.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 samples, got n_samples = {X.shape[0]}")
+        if w_np is not None:
+            w_np = _check_sample_weight(w_np, y_np.reshape(-1, 1), dtype=np.float64)
+        y_fit, loss, w_fit = self._targets(y_np, w_np)
+        rows = X.chunks[0]
+        dy = da.from_array(y_fit, chunks=rows)
+        dw = None if w_fit is None else da.from_array(w_fit, chunks=rows)
+        params = self._booster_params()
+        k = self.__dict__.get("n_classes_")
+        if training.softmax_classes(k):
+            params["num_class"] = k
+        if self.backend == "xgboost":
+            import xgboost.dask
+
+            from . import xgboost as gx
+
+            dtrain = xgboost.dask.DaskDMatrix(client, X, dy, weight=dw)
+            out, plan = gx._dask_train(client, loss, params, dtrain, y_fit, w_fit, self.n_estimators)
+            self.booster_ = out["booster"]
+        else:
+            from . import lightgbm as gl
+
+            params.pop("deterministic", None)
+            self.booster_, plan = gl._dask_train(client, loss, params, X, dy, dw, self.n_estimators, y=y_fit, w=w_fit)
+        self.loss_ = plan.loss
+        self.evals_result_ = {}
+        self.best_iteration_ = self.n_estimators - 1
+        self.n_iter_, self.best_score_ = self.n_estimators, None
+        if isinstance(self, ClassifierMixin):
+            self._posterior_fit(y_fit, np.asarray(self._raw(X).compute()), w_np)
+        return self
+
+    def _cluster_rows(self, X):
+        """A dask DataFrame or array as a dask array of float rows with all columns in one chunk;
+        records ``n_features_in_`` / ``feature_names_in_``."""
+        self.is_categorical_ = self._categories = None
+        columns = getattr(X, "columns", None)
+        if columns is not None:
+            from pandas import CategoricalDtype
+            from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+            bad = [
+                c
+                for c, t in X.dtypes.items()
+                if isinstance(t, CategoricalDtype) or not (is_numeric_dtype(t) or is_bool_dtype(t))
+            ]
+            if bad:
+                raise ValueError(
+                    f"on a Dask cluster the estimators take numeric columns only; {bad} are not "
+                    "(category columns are supported with data in memory)"
+                )
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+            X = X.to_dask_array(lengths=True)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2D array, got {X.ndim}D")
+        self.n_features_in_ = X.shape[1]
+        return X.astype(np.float64).rechunk({1: -1})
+
+    def _lazy(self, X, method, **kwargs):
+        """``method`` over the row blocks of a dask array or DataFrame, lazily: a dask array."""
+        rows = X.to_dask_array(lengths=True) if hasattr(X, "to_dask_array") else X
+        rows = rows.rechunk({1: -1})
+        names = self.__dict__.get("feature_names_in_")
+        probe = getattr(self, method)(_block(np.zeros((1, rows.shape[1])), names), **kwargs)
+        tail = probe.shape[1:]
+        fn = functools.partial(_predict_block, self, method, kwargs, names)
+        if not tail:
+            return rows.map_blocks(fn, drop_axis=1, dtype=probe.dtype, chunks=(rows.chunks[0],))
+        extra = tuple((t,) for t in tail)
+        return rows.map_blocks(
+            fn, dtype=probe.dtype, chunks=(rows.chunks[0], *extra), new_axis=list(range(2, 1 + len(tail)))
+        )
+
     # ---- what users of the boosters' estimators reach for ----------------------------------------
     def get_booster(self):
         """The trained booster (``xgboost.Booster`` / ``lightgbm.Booster``), holding the rounds
@@ -382,12 +516,16 @@ class _GBBase(BaseEstimator):
         """Leaf indices, (n_samples, n_trees) integers: the leaf of each tree of the rounds that
         predict that each row falls in (a softmax or multi-level model has one tree per output
         and round, round-major), as the boosters' ``apply`` / ``pred_leaf``."""
+        if _is_dask(X):
+            return self._lazy(X, "apply")
         return self._booster_predict(X, "leaf").astype(np.int64)
 
     def _contributions(self, X):
         """TreeSHAP contributions in margin space: (n, n_features + 1), the last column the
         bias (the start included); (n, k, n_features + 1) for a softmax or multi-level model.
         Each row sums, over the last axis, to the raw score."""
+        if _is_dask(X):
+            return self._lazy(X, "_contributions")
         contrib = np.asarray(self._booster_predict(X, "contrib"), np.float64)
         p = self.n_features_in_ + 1
         if contrib.ndim == 2 and contrib.shape[1] != p:  # LightGBM: a row of k blocks of p
@@ -421,6 +559,8 @@ class _GBBase(BaseEstimator):
     def _raw(self, X):
         """Raw scores (start included) of the best iteration: (n,) or (n, k), as float64 (XGBoost
         returns float32 margins, whose softmax rows would sum to 1 only within 2e-7)."""
+        if _is_dask(X):
+            return self._lazy(X, "_raw")
         return np.asarray(self._booster_predict(X, "raw"), np.float64)
 
 
@@ -473,9 +613,16 @@ class GBRegressor(RegressorMixin, _GBBase):
         eval_set: EvalSet = None,
         sample_weight_eval_set: EvalWeights = None,
     ) -> "GBRegressor":
+        client = _dask_client(X)
+        if client is not None:
+            return self._fit_cluster(client, X, y, sample_weight, eval_set, sample_weight_eval_set)
         X, y, w = self._validate_Xy(X, y, sample_weight, y_numeric=True)
         y = np.asarray(y, np.float64)
         return self._fit(X, y, w, eval_set, sample_weight_eval_set, self._loss(y, w))
+
+    def _targets(self, y, w):
+        y = np.asarray(y, np.float64)
+        return y, self._loss(y, w), w
 
     def predict(self, X: Any, *, pred_contrib: bool = False) -> np.ndarray:
         """Predictions in target units. ``pred_contrib=True``: the boosters' TreeSHAP
@@ -484,6 +631,8 @@ class GBRegressor(RegressorMixin, _GBBase):
         losses' identity link; for several levels, ``predict(X, sort=False)``)."""
         if pred_contrib:
             return self._contributions(X)
+        if _is_dask(X):
+            return self._lazy(X, "predict")
         raw = self._raw(X)  # checks fitted first
         return self.loss_.inverse_link(raw)
 
@@ -582,6 +731,11 @@ class GBQuantileRegressor(GBRegressor):
     ) -> "GBQuantileRegressor":
         self._check_conformal()
         self.conformal_offset_ = None
+        if self.conformal is not None and _dask_client(X) is not None:
+            raise ValueError(
+                "conformal intervals are not supported on a Dask cluster: fit with conformal=None there, "
+                "or on data in memory"
+            )
         if self.conformal is None:
             return super().fit(X, y, sample_weight, eval_set, sample_weight_eval_set)
         from sklearn.model_selection import KFold
@@ -636,6 +790,8 @@ class GBQuantileRegressor(GBRegressor):
         TreeSHAP contributions (see ``GBRegressor.predict``), summing to ``sort=False``'s."""
         if pred_contrib:
             return self._contributions(X)
+        if _is_dask(X):
+            return self._lazy(X, "predict", sort=sort)
         return super().predict(X) if sort else self._raw(X)
 
     def _quantiles(self, X):
@@ -647,6 +803,8 @@ class GBQuantileRegressor(GBRegressor):
         """(n, 2): the quantiles at the lowest and the highest level (e.g. a 90% interval for
         levels 0.05 and 0.95), widened (or narrowed) by ``conformal_offset_`` when the model
         is conformalized (see the class docstring for what that guarantees)."""
+        if _is_dask(X):
+            return self._lazy(X, "predict_interval")
         q = self._quantiles(X)
         if q.shape[1] < 2:
             raise ValueError("predict_interval needs at least two quantile levels")
@@ -748,7 +906,17 @@ class GBClassifier(ClassifierMixin, _GBBase):
         eval_set: EvalSet = None,
         sample_weight_eval_set: EvalWeights = None,
     ) -> "GBClassifier":
+        client = _dask_client(X)
+        if client is not None:
+            return self._fit_cluster(client, X, y, sample_weight, eval_set, sample_weight_eval_set)
         X, y, w = self._validate_Xy(X, y, sample_weight)
+        y_enc, loss, w_train = self._targets(y, w)
+        self._fit(X, y_enc, w_train, eval_set, sample_weight_eval_set, loss, self.n_classes_)
+        return self._posterior_fit(y_enc, self._raw(X), w)
+
+    def _targets(self, y, w):
+        """(encoded labels, the loss bound to them, training weights) from checked labels and
+        sample weights; sets ``classes_``, ``n_classes_`` and the class weights."""
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -765,16 +933,17 @@ class GBClassifier(ClassifierMixin, _GBBase):
         # class-weighted rows would make "balanced" classes look equal and undo the reweighting
         loss = loss.bind(y_enc, w, training.softmax_classes(k))
         self._class_weight = None  # per class: what predict_proba shifts the prior back by
-        w_user = w
         if self.class_weight is not None:
             self._class_weight = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
             cw = compute_sample_weight(self.class_weight, y)
             w = cw if w is None else w * cw
-        self._fit(X, y_enc, w, eval_set, sample_weight_eval_set, loss, k)
+        return y_enc, loss, w
+
+    def _posterior_fit(self, y_enc, raw, w):
+        """``posterior_shift_`` and ``posterior_params_`` from the training rows' margins."""
+        k = self.n_classes_
         weighted = np.ptp(self.loss_.training_weights(k, self._class_weight)) > 0
-        self.posterior_shift_ = (
-            self.loss_.posterior_shift(y_enc, self._raw(X), w_user, self._class_weight) if weighted else None
-        )
+        self.posterior_shift_ = self.loss_.posterior_shift(y_enc, raw, w, self._class_weight) if weighted else None
         self.posterior_params_ = None
         constants = getattr(self.loss_, "posterior_constants", None)  # a user's Loss may not say
         if constants is not None:
@@ -807,6 +976,8 @@ class GBClassifier(ClassifierMixin, _GBBase):
         ``gbobjectives.losses.posterior_shift``) for a model trained with class weights, where
         the inverted margins are otherwise too low on average (measured in
         ``benchmarks/quality.py --study binary``); None without class weights."""
+        if _is_dask(X):
+            return self._lazy(X, "predict_proba")
         raw = self._raw(X)  # checks fitted first
         p = self.loss_.posterior(raw, self.__dict__.get("_class_weight"), self.posterior_shift_)
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
@@ -821,6 +992,8 @@ class GBClassifier(ClassifierMixin, _GBBase):
         ``predict_proba``."""
         if pred_contrib:
             return self._contributions(X)
+        if _is_dask(X):
+            return self._lazy(X, "predict")
         raw = self._raw(X)  # checks fitted first
         if raw.ndim == 1:
             return self.classes_[(raw > 0).astype(int)]

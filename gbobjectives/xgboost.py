@@ -549,27 +549,56 @@ def _check_rows(margin, expected):
         raise ValueError("features are not the rows of dtrain: their margins differ from XGBoost's after one tree")
 
 
-def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boost_round=10, **kwargs):
-    """``xgboost.dask.train`` with this loss. ``labels`` / ``sample_weight``: the dask arrays
-    the ``DaskDMatrix`` was built from; the start (``base_score``) and class-balanced counts
-    are computed from all of them (gathered once to the client: 8 bytes a row), then every
-    worker runs the same objective on its partitions. A quantile loss's leaves are renewed by
-    XGBoost's own distributed renewal (before 3.4): each leaf gets the mean of the workers'
-    quantiles of their rows in it, as ``reg:quantileerror`` has on dask, so the model is close
-    to, not equal to, the single-machine one; from XGBoost 3.4 on they keep the Newton steps
-    (with a warning).
+def dask_train(client, loss, params, data, label=None, sample_weight=None, num_boost_round=10, **kwargs):
+    """``xgboost.dask.train`` with this loss, on the data given once: ``data`` a dask array or
+    DataFrame, ``label`` / ``sample_weight`` dask arrays or Series of its rows (a
+    ``DaskDMatrix`` is built from them; ``kwargs`` go to ``xgboost.dask.train``). Returns its
+    ``{"booster", "history"}``.
+
+    The start (``base_score``), class-balanced counts and quantile scale are computed from all
+    the labels (gathered once to the client: 8 bytes a row), then every worker runs the same
+    objective on its partitions. A quantile loss's leaves are renewed by XGBoost's own
+    distributed renewal (before 3.4): each leaf gets the mean of the workers' quantiles of their
+    rows in it, as ``reg:quantileerror`` has on dask, so the model is close to, not equal to,
+    the single-machine one; from XGBoost 3.4 on they keep the Newton steps (with a warning).
+
+    Deprecated: ``dask_train(client, loss, params, dtrain, labels, sample_weight, ...)`` with a
+    ``DaskDMatrix`` and its labels passed a second time still trains, with a
+    ``DeprecationWarning``.
     """
     import xgboost.dask
 
-    y = np.asarray(labels.compute())
+    if isinstance(data, xgboost.dask.DaskDMatrix):
+        if label is None:
+            raise ValueError("a DaskDMatrix's labels cannot be read back: pass the dask data and labels instead")
+        warnings.warn(
+            "dask_train(client, loss, params, dtrain, labels, ...) with a DaskDMatrix is deprecated: pass "
+            "the data once, dask_train(client, loss, params, X, y, sample_weight, ...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        dtrain = data
+    else:
+        if label is None:
+            raise ValueError("dask_train needs the labels: dask_train(client, loss, params, X, y, ...)")
+        dtrain = xgboost.dask.DaskDMatrix(client, data, label, weight=sample_weight, enable_categorical=True)
+    y = np.asarray(label.compute())
     w = None if sample_weight is None else np.asarray(sample_weight.compute())
+    return _dask_train(client, loss, params, dtrain, y, w, num_boost_round, **kwargs)[0]
+
+
+def _dask_train(client, loss, params, dtrain, y, w, num_boost_round, **kwargs):
+    """``dask_train`` on a ``DaskDMatrix`` whose labels and weights, gathered, are ``y`` and
+    ``w``; returns ``(xgboost.dask.train's output, the plan)``."""
+    import xgboost.dask
+
     loss = training.get_loss(loss)
     if loss.renews_leaves and not _native_renewal(loss, y):
         warnings.warn(
             "leaf renewal on xgboost.dask needs XGBoost's own (before 3.4): the leaves keep the "
             "curvature's Newton steps (renew_leaves=False trains that model without this warning)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         loss = loss.without_leaf_renewal()
     if loss.adaptive:
@@ -584,7 +613,7 @@ def dask_train(client, loss, params, dtrain, labels, sample_weight=None, num_boo
     # every worker reads its own partitions' labels and weights: the plan's stay on the client
     kwargs.setdefault("obj", Objective.for_plan(plan.replace(data=None), device))
     kwargs.setdefault("custom_metric", Metric.for_plan(plan.replace(data=None), device))
-    return xgboost.dask.train(client, params, dtrain, num_boost_round, **kwargs)
+    return xgboost.dask.train(client, params, dtrain, num_boost_round, **kwargs), plan
 
 
 def _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs):
@@ -615,4 +644,4 @@ def _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs):
             for metric_name, values in metrics.items():
                 history.setdefault(data_name, {}).setdefault(metric_name, []).extend(values)
         margin = np.asarray(xgboost.dask.predict(client, booster, dtrain, output_margin=True).compute())
-    return {"booster": booster, "history": history}
+    return {"booster": booster, "history": history}, plan

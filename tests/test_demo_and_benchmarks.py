@@ -23,6 +23,7 @@ import pytest
         ["-m", "benchmarks.quality", "--smoke"],
         ["-m", "benchmarks.time_to_quality", "--smoke"],
         ["-m", "benchmarks.renewal_cost", "--smoke"],
+        ["-m", "benchmarks.scale_out", "--smoke"],
     ],
     ids=[
         "demo",
@@ -39,6 +40,7 @@ import pytest
         "quality",
         "time_to_quality",
         "renewal_cost",
+        "scale_out",
     ],
 )
 def test_runs(args):
