@@ -128,8 +128,10 @@ def robust_cost(n, rounds, workers=2):
 
 
 def main(argv=None):
-    args = parser_for(__doc__).parse_args(argv)
-    n, rounds, counts = (4000, 10, [1]) if args.smoke else (100_000, 100, [1, 2])
+    parser = parser_for(__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    n, rounds, counts = (4000, 10, [1]) if args.smoke else (args.rows, 100, [1, 2])
     rows = run(n, rounds, counts)
     lines = [
         f"{n:,} rows x 10 features, {rounds} rounds; rows per second of one fit (warm), and the mean absolute",
