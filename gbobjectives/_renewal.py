@@ -48,6 +48,7 @@ class LeafRenewal:
         self.booster, self.done, self.first = None, 0, 0
         self.trees: list = []
         self._states: dict[int, DataState] = {}
+        self.steps_of = None  # where the rows are one machine's share (see renewed_leaf_values)
 
     def begin(self, booster, iteration):
         """Before each iteration: the booster, and on the first call the iteration training
@@ -71,7 +72,7 @@ class LeafRenewal:
 
     def new_values(self, leaf_values, leaf, residual, column, learning_rate):
         """The renewed values of a tree's leaves (see ``renewed_leaf_values``)."""
-        return renewed_leaf_values(self.loss, leaf_values, leaf, residual, self.w, column, learning_rate)
+        return renewed_leaf_values(self.loss, leaf_values, leaf, residual, self.w, column, learning_rate, self.steps_of)
 
     def _iterations(self, booster):
         raise NotImplementedError
@@ -115,12 +116,19 @@ class LeafLookup:
         cpu.add_leaf_change(self.mid, self._leaf, change, cached, seen, correction)
 
 
-def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate):
+def local_steps(loss, residual, weight, leaf, n_leaves, column):
+    """Each leaf's step (``loss.leaf_values``) over these rows; NaN for a leaf without rows."""
+    return loss.leaf_values(residual, weight, leaf, np.full(n_leaves, np.nan), column)
+
+
+def renewed_leaf_values(loss, leaf_values, leaf, residual, weight, column, learning_rate, steps_of=None):
     """New values of a tree's leaves (``leaf``: each row's leaf, an index into ``leaf_values``):
     ``learning_rate x loss.leaf_value`` of the residuals of the rows in each leaf; a leaf without
-    rows keeps its value."""
+    rows keeps its value. ``steps_of``: where these rows are one machine's share of the training
+    rows, ``steps_of(loss, residual, weight, leaf, n_leaves, column)`` gives each leaf's step
+    over every machine's rows (NaN for a leaf without rows), in place of ``local_steps``."""
     leaf_values = np.asarray(leaf_values, np.float64)
-    steps = loss.leaf_values(residual, weight, leaf, np.full(len(leaf_values), np.nan), column)
+    steps = (steps_of or local_steps)(loss, residual, weight, leaf, len(leaf_values), column)
     return np.where(np.isnan(steps), leaf_values, learning_rate * steps)
 
 

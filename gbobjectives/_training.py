@@ -196,6 +196,7 @@ class AdapterCallable:
         self._threads = _threads_of(kernel_threads)
         self._cache = PerDataset(self.loss, self._objective and not planned, self._objective, known)
         self._warned = False
+        self.across = None  # where the rows are one machine's share: sums over the machines
 
     @classmethod
     def for_plan(cls, plan, *args, renewal=None, **kwargs):
@@ -236,7 +237,11 @@ class AdapterCallable:
             g, h = grad_hess_in(loss, d.y, raw, d.w, dtype)
             if key is not None and takes_out(loss) and isinstance(g, np.ndarray) and isinstance(h, np.ndarray):
                 d.out, d.out_key = (g, h), key
-        return g, loss.split_curvature(h, d.w) if self.renewing else h
+        if not self.renewing:
+            return g, h
+        if self.across is None:
+            return g, loss.split_curvature(h, d.w)
+        return g, loss.split_curvature(h, d.w, across=self.across)
 
     def __deepcopy__(self, memo):
         # lightgbm.train deep-copies its params, the objective callable included: the copy

@@ -434,10 +434,128 @@ def dask_train(client, loss, params, data, label, sample_weight=None, num_boost_
     Dask training runs all its rounds in one call on the workers, each worker's objective
     seeing its own rows, so an adaptive robust scale cannot follow all rows' residuals round by
     round: it is fixed at the scale of the start's residuals over all rows (``Loss.frozen``;
-    the accuracy this costs is measured by ``benchmarks/scale_out.py``). Leaf renewal needs
-    each leaf's rows across workers: the leaves keep the curvature's Newton steps, with a
-    ``UserWarning``."""
+    the accuracy this costs is measured by ``benchmarks/scale_out.py``). A quantile loss's
+    leaves are renewed on the workers (``WorkerRenewal``): each leaf gets the mean of the
+    workers' steps, as LightGBM's own quantile objective on Dask."""
     return _dask_train(client, loss, params, data, label, sample_weight, num_boost_round, **fit_kwargs)[0]
+
+
+# what the objective and callbacks of a WorkerRenewal share inside one Dask worker process (they
+# reach the worker pickled apart, so they meet here, by the renewal's token)
+_ON_WORKER: dict[str, Any] = {}
+
+
+class WorkerRenewal:
+    """Leaf renewal inside each worker of a ``lightgbm.dask`` training, as LightGBM's own
+    distributed quantile objective renews: each worker computes every new leaf's step from its
+    own rows (``LeafRenewal`` on the worker's Dataset), the workers exchange them (``Exchange``)
+    and every worker sets each leaf to their mean over the workers with rows in it, so that
+    all workers keep the same model. Given as the Dask estimator's ``objective`` (the
+    scikit-learn signature, ``(y_true, y_pred, sample_weight)``) with ``callbacks()`` in its
+    ``fit``; the plan (the loss bound to all the labels, the start) travels without labels and
+    data, each worker reading its own from its Dataset on the first iteration."""
+
+    def __init__(self, plan, kernel_threads=training.LIGHTGBM_KERNEL_THREADS):
+        import uuid
+
+        self.plan = plan.replace(y=None, w=None, data=None)
+        self.kernel_threads = kernel_threads
+        self.token = uuid.uuid4().hex
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        objective, train_set = _ON_WORKER[self.token][1:]
+        return objective(y_pred, train_set)
+
+    def _begin(self, env):
+        got = _ON_WORKER.get(self.token)
+        if got is None:
+            data = env.model.train_set
+            n = data.num_data()
+            plan = self.plan.replace(
+                y=training.shape_labels(data.get_label(), n), w=training.none_if_empty(data.get_weight()), data=data
+            )
+            renewal = LeafRenewal(plan)
+            exchange = Exchange.between_workers(self.token, env.params)
+            objective = Objective.for_plan(plan, self.kernel_threads, renewal=renewal)
+            if exchange is not None:
+                renewal.steps_of, objective.across = exchange, exchange.summed
+            got = _ON_WORKER[self.token] = (renewal, objective, data)
+        got[0].begin(env.model, env.iteration)
+
+    def _end(self, env):
+        got = _ON_WORKER.get(self.token)
+        if got is not None:
+            got[0].sync()
+            if env.iteration + 1 >= env.end_iteration:
+                del _ON_WORKER[self.token]  # the training's data and state go with it
+
+    def callbacks(self):
+        def before(env):
+            self._begin(env)
+
+        def after(env):
+            self._end(env)
+
+        before.before_iteration, before.order = True, 0
+        after.order = 0
+        return [before, after]
+
+
+class Exchange:
+    """What the workers of one LightGBM Dask training share through ``distributed.Queue``s:
+    each worker sends its values to every other worker's queue and waits for theirs (tagged by
+    call, so a fast worker's next message waits its turn). As ``steps_of``: each leaf's mean
+    step over the workers with rows in it (NaN where none has), LightGBM's own rule for its
+    distributed quantile renewal, a few numbers a leaf; ``summed``: an array summed over the
+    workers (the split curvature's scale). ``between_workers``: None on one machine."""
+
+    def __init__(self, token, rank, n):
+        from distributed import Queue
+
+        self.rank, self.n, self.calls = rank, n, 0
+        self.queues = [Queue(f"gbobjectives-{token}-{r}") for r in range(n)]
+        self._early: dict[tuple[int, int], Any] = {}
+
+    @classmethod
+    def between_workers(cls, token, params):
+        machines = str(params.get("machines") or "").split(",")
+        if len(machines) < 2:
+            return None
+        from urllib.parse import urlparse
+
+        from distributed import get_worker
+
+        me = f"{urlparse(get_worker().address).hostname}:{params['local_listen_port']}"
+        return cls(token, machines.index(me), len(machines))
+
+    def gather(self, values):
+        """Every worker's ``values``, in rank order."""
+        call, self.calls = self.calls, self.calls + 1
+        for r, queue in enumerate(self.queues):
+            if r != self.rank:
+                queue.put((call, self.rank, values))
+        every = {self.rank: values}
+        while len(every) < self.n:
+            key = next((k for k in self._early if k[0] == call), None)
+            if key is not None:
+                every[key[1]] = self._early.pop(key)
+                continue
+            got_call, rank, got = self.queues[self.rank].get(timeout=600)
+            if got_call == call:
+                every[rank] = got
+            else:
+                self._early[(got_call, rank)] = got
+        return [every[r] for r in range(self.n)]
+
+    def summed(self, a):
+        return np.sum([np.asarray(v, np.float64) for v in self.gather(np.asarray(a, np.float64).tolist())], axis=0)
+
+    def __call__(self, loss, residual, weight, leaf, n_leaves, column):
+        steps = renewal_base.local_steps(loss, residual, weight, leaf, n_leaves, column)
+        stacked = np.array(self.gather(steps.tolist()), np.float64)
+        counts = np.sum(~np.isnan(stacked), axis=0)
+        total = np.nansum(stacked, axis=0)
+        return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
 
 
 def _dask_train(client, loss, params, data, label, sample_weight, num_boost_round, y=None, w=None, **fit_kwargs):
@@ -450,17 +568,22 @@ def _dask_train(client, loss, params, data, label, sample_weight, num_boost_roun
         w = None if sample_weight is None else np.asarray(sample_weight.compute(), np.float64)
     params = dict(params)
     plan = training.TrainingPlan.of(loss, y, w, int(params.get("num_class", 1) or 1), num_boost_round)
-    if plan.loss.renews_leaves:
+    blocker = _renewal_blocker(params, None) if plan.loss.renews_leaves else None
+    if blocker:
         warnings.warn(
-            "leaf renewal on lightgbm.dask would need each leaf's rows from every worker: the leaves keep "
-            "the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
+            f"leaf renewal follows LightGBM's scores only for gbdt boosting with constant leaves, not {blocker}: "
+            "the leaves keep the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
             UserWarning,
             stacklevel=3,
         )
         plan = plan.replace(loss=plan.loss.without_leaf_renewal())
-    worker_loss = plan.loss
+    worker_loss: Any = plan.loss
     if worker_loss.adaptive:  # one scale for every worker and round: the start's residuals'
         worker_loss = worker_loss.frozen(y, np.full(len(y), plan.start[0]), w)
+    if plan.loss.renews_leaves:  # each worker renews its model's leaves from its own rows
+        plan = plan.replace(renewal=training.BY_ADAPTER)
+        worker_loss = WorkerRenewal(plan)
+        fit_kwargs["callbacks"] = [*(fit_kwargs.get("callbacks") or []), *worker_loss.callbacks()]
     if plan.k > 1:
         params["num_class"] = plan.k
     label = label.to_dask_array(lengths=True) if hasattr(label, "to_dask_array") else label
@@ -501,7 +624,7 @@ MIN_HESSIAN_ALIASES = (
 def _renewal_blocker(params, train_set):
     """Why LightGBM's cached scores would not be the sum of the trees' leaf values under these
     parameters (and the Dataset's), as leaf renewal needs; None when they are."""
-    every = {**(train_set.params or {}), **params}
+    every = {**((train_set.params if train_set is not None else None) or {}), **params}
     boosting = next((str(every[a]) for a in _BOOSTING_ALIASES if a in every), "gbdt")
     if boosting in ("dart", "rf", "random_forest"):
         return f"boosting={boosting!r}"

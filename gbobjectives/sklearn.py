@@ -417,7 +417,6 @@ class _GBBase(BaseEstimator):
         else:
             from . import lightgbm as gl
 
-            params.pop("deterministic", None)
             self.booster_, plan = gl._dask_train(client, loss, params, X, dy, dw, self.n_estimators, y=y_fit, w=w_fit)
         self.loss_ = plan.loss
         self.evals_result_ = {}

@@ -177,7 +177,10 @@ class LeafRenewal(renewal_base.LeafRenewal):
         leaves = self._leaves(self.train_data, self.done)
         trees = json.loads(self._slice(self.done).save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
         for j in range(self.k):
-            nodes = np.unique(leaves[:, j])
+            if self.steps_of is None:  # the leaves with rows
+                nodes = np.unique(leaves[:, j])
+            else:  # every leaf (the same on every machine): its rows may be on other machines
+                nodes = np.flatnonzero(np.asarray(trees[j]["left_children"]) == -1)
             orig = np.asarray(trees[j]["split_conditions"], np.float64)[nodes]  # a leaf's value
             new = self.new_values(orig, np.searchsorted(nodes, leaves[:, j]), residual[:, j], j, self._eta)
             self.trees.append((nodes, orig, new.astype(np.float32).astype(np.float64)))
@@ -549,6 +552,133 @@ def _check_rows(margin, expected):
         raise ValueError("features are not the rows of dtrain: their margins differ from XGBoost's after one tree")
 
 
+# what the objective, metric and callback of a WorkerRenewal share inside one Dask worker process
+# (they reach the worker pickled apart, so they meet here, by the renewal's token)
+_ON_WORKER: dict[str, dict[str, Any]] = {}
+
+
+def _summed(a):
+    """``a`` summed over the workers of an XGBoost collective (XGBoost's allreduce)."""
+    from xgboost import collective
+
+    a = np.asarray(a, np.float64)
+    if collective.get_world_size() < 2:
+        return a
+    # (flat: some XGBoost releases return an n-D array's sum flattened)
+    return np.asarray(collective.allreduce(a.ravel(), collective.Op.SUM)).reshape(a.shape)
+
+
+def _gathered_steps(loss, residual, weight, leaf, n_leaves, column):
+    """Each leaf's step over the rows of every worker of an XGBoost collective: the workers'
+    leaves, residuals and weights are gathered (XGBoost's allreduce of zero-padded slices:
+    12-16 bytes a row for each tree) and every worker computes the same steps as one machine
+    holding all the rows would."""
+    from xgboost import collective
+
+    size, rank = collective.get_world_size(), collective.get_rank()
+    if size < 2:
+        return renewal_base.local_steps(loss, residual, weight, leaf, n_leaves, column)
+    counts = np.zeros(size)
+    counts[rank] = len(residual)
+    counts = _summed(counts).astype(np.int64)
+    start, total = int(counts[:rank].sum()), int(counts.sum())
+    columns = [leaf, residual] if weight is None else [leaf, residual, weight]
+    buffer = np.zeros((len(columns), total))
+    for i, values in enumerate(columns):
+        buffer[i, start : start + len(residual)] = values
+    every = _summed(buffer)
+    w_all = None if weight is None else every[2]
+    return renewal_base.local_steps(loss, every[1], w_all, every[0].astype(np.intp), n_leaves, column)
+
+
+class WorkerRenewal:
+    """Leaf renewal inside each worker of ``xgboost.dask.train``, where XGBoost renews no leaves
+    itself (3.4 on): each worker renews its model (``LeafRenewal`` on the worker's DMatrix)
+    with every leaf's step over the rows of all workers (``_gathered_steps``), the step one
+    machine holding all the rows computes, and the split curvature's scale from all rows
+    (``_summed``), so every worker keeps the model one machine would train; the renewed values
+    are written into each worker's model at the end. The objective (``obj``), ``metric()`` and
+    ``callback()`` travel apart with the plan (without labels and data) and meet on the worker
+    by ``token``."""
+
+    def __init__(self, plan, learning_rate, kernel_threads=training.XGBOOST_KERNEL_THREADS):
+        import uuid
+
+        self.plan = plan.replace(y=None, w=None, data=None)
+        self.learning_rate, self.kernel_threads = learning_rate, kernel_threads
+        self.token = uuid.uuid4().hex
+
+    def _state(self, dtrain=None):
+        state = _ON_WORKER.setdefault(self.token, {})
+        if "renewal" not in state and dtrain is not None:
+            n = dtrain.num_row()
+            plan = self.plan.replace(
+                y=training.shape_labels(dtrain.get_label(), n),
+                w=training.none_if_empty(dtrain.get_weight()),
+                data=dtrain,
+            )
+            renewal = LeafRenewal(plan, self.learning_rate)
+            renewal.steps_of = _gathered_steps
+            renewal.begin(state["model"], state["model"].num_boosted_rounds())
+            state["renewal"] = renewal
+            state["objective"] = Objective.for_plan(plan, "cpu", self.kernel_threads, renewal=renewal)
+            state["objective"].across = _summed  # the split curvature's scale from every worker's rows
+            state["metric"] = renewal_base.RenewedMetric(Metric.for_plan(plan, "cpu", self.kernel_threads), renewal)
+        return state
+
+    def __call__(self, predt, dtrain):
+        return self._state(dtrain)["objective"](predt, dtrain)
+
+    # (the callables below are made in methods: Dask pickles such functions by value, with a copy
+    # of the globals they name, so they reach the worker's state only through this class)
+    def _metric(self, predt, dmat):
+        return self._state()["metric"](predt, dmat)
+
+    def _begin(self, model):
+        state = self._state()
+        state["model"] = model
+        if "renewal" in state:
+            state["renewal"].begin(model, model.num_boosted_rounds())
+
+    def _sync(self):
+        renewal = self._state().get("renewal")
+        if renewal is not None:
+            renewal.sync()
+
+    def _finish(self, model):
+        state = _ON_WORKER.pop(self.token, {})
+        return state["renewal"].finish(model) if "renewal" in state else model
+
+    def metric(self):
+        """The loss's metric of the renewed model, for ``custom_metric``."""
+        outer = self
+
+        def metric(predt, dmat):
+            return outer._metric(predt, dmat)
+
+        metric.__name__ = training.metric_name(self.plan.loss)
+        return metric
+
+    def callback(self):
+        import xgboost
+
+        outer = self
+
+        class _Renew(xgboost.callback.TrainingCallback):
+            def before_iteration(self, model, epoch, evals_log):
+                outer._begin(model)
+                return False
+
+            def after_iteration(self, model, epoch, evals_log):
+                outer._sync()
+                return False
+
+            def after_training(self, model):
+                return outer._finish(model)
+
+        return _Renew()
+
+
 def dask_train(client, loss, params, data, label=None, sample_weight=None, num_boost_round=10, **kwargs):
     """``xgboost.dask.train`` with this loss, on the data given once: ``data`` a dask array or
     DataFrame, ``label`` / ``sample_weight`` dask arrays or Series of its rows (a
@@ -557,10 +687,9 @@ def dask_train(client, loss, params, data, label=None, sample_weight=None, num_b
 
     The start (``base_score``), class-balanced counts and quantile scale are computed from all
     the labels (gathered once to the client: 8 bytes a row), then every worker runs the same
-    objective on its partitions. A quantile loss's leaves are renewed by XGBoost's own
-    distributed renewal (before 3.4): each leaf gets the mean of the workers' quantiles of their
-    rows in it, as ``reg:quantileerror`` has on dask, so the model is close to, not equal to,
-    the single-machine one; from XGBoost 3.4 on they keep the Newton steps (with a warning).
+    objective on its partitions. A quantile loss's leaves are renewed on the workers
+    (``WorkerRenewal``) with each leaf's step over the rows of all of them, so the model is the
+    single-machine one wherever the histogram cuts are.
 
     Deprecated: ``dask_train(client, loss, params, dtrain, labels, sample_weight, ...)`` with a
     ``DaskDMatrix`` and its labels passed a second time still trains, with a
@@ -593,23 +722,25 @@ def _dask_train(client, loss, params, dtrain, y, w, num_boost_round, **kwargs):
     import xgboost.dask
 
     loss = training.get_loss(loss)
-    if loss.renews_leaves and not _native_renewal(loss, y):
+    if loss.adaptive:
+        return _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs)
+    plan = _plan(loss, params, y, w, None)
+    params = _booster_params(plan, params)
+    device = _device_for(params)
+    if plan.loss.renews_leaves and (device != "cpu" or kwargs.get("obj") is not None):
         warnings.warn(
-            "leaf renewal on xgboost.dask needs XGBoost's own (before 3.4): the leaves keep the "
+            "leaf renewal on xgboost.dask runs with this package's CPU objective only: the leaves keep the "
             "curvature's Newton steps (renew_leaves=False trains that model without this warning)",
             UserWarning,
             stacklevel=3,
         )
-        loss = loss.without_leaf_renewal()
-    if loss.adaptive:
-        return _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs)
-    plan = _plan(loss, params, y, w, None)
-    if _native_renewal(plan.loss, y):  # XGBoost's distributed renewal: per leaf, the workers' quantiles averaged
-        plan = plan.replace(renewal=training.BY_BOOSTER)
-    params = _booster_params(plan, params)
-    if plan.renews:
-        params = _native_renewal_params(plan.loss, params)
-    device = _device_for(params)
+        plan = plan.replace(loss=plan.loss.without_leaf_renewal())
+    if plan.loss.renews_leaves:  # ours on each worker, each leaf's step from every worker's rows
+        plan = plan.replace(renewal=training.BY_ADAPTER)
+        worker = WorkerRenewal(plan, _learning_rate(params))
+        kwargs["obj"] = worker
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), worker.callback()]
+        kwargs.setdefault("custom_metric", worker.metric())
     # every worker reads its own partitions' labels and weights: the plan's stay on the client
     kwargs.setdefault("obj", Objective.for_plan(plan.replace(data=None), device))
     kwargs.setdefault("custom_metric", Metric.for_plan(plan.replace(data=None), device))

@@ -202,9 +202,11 @@ class Loss:
     def inverse_link(self, raw: ArrayLike) -> np.ndarray:
         return np.asarray(raw)
 
-    def split_curvature(self, h, sample_weight=None):
+    def split_curvature(self, h, sample_weight=None, across=None):
         """The curvature handed to the booster when the adapters renew the leaves (it then only
-        chooses the splits), from ``grad_hess``'s ``h``, in place; by default ``h`` itself."""
+        chooses the splits), from ``grad_hess``'s ``h``, in place; by default ``h`` itself.
+        ``across``: where these rows are one machine's share, a function summing an array over
+        the machines, for statistics of all the rows (see ``rescale_columns``)."""
         return h
 
     def leaf_value(self, residual, weight, column):
@@ -322,12 +324,13 @@ def leaf_quantiles(alpha, residual, weight, leaf, out):
     return out
 
 
-def rescale_columns(h, target, sqrt=False, weight=None):
+def rescale_columns(h, target, sqrt=False, weight=None, across=None):
     """Scale each column of ``h`` (1-D: one column) in place so that its mean over the rows is
     ``target``, on the array's own device; a column of mean 0 stays. ``sqrt``: first replace
     every entry by the square root of itself times its row's ``weight`` (None: 1): for a
     weighted curvature ``w m`` that is ``w sqrt(m)``, so that a weight still counts as that many
-    repeated rows."""
+    repeated rows. ``across``: the mean over the rows of every machine (a function summing an
+    array over them; host arrays)."""
     h2 = validation.as_2d(h)
     if validation.is_device(h):
         validation.cuda_kernels().rescale_columns(h2, target, sqrt, weight)
@@ -336,7 +339,11 @@ def rescale_columns(h, target, sqrt=False, weight=None):
         if weight is not None:
             h2 *= np.asarray(weight, h2.dtype)[:, None]
         np.sqrt(h2, out=h2)
-    mean = h2.mean(axis=0, dtype=np.float64)
+    if across is None:
+        mean = h2.mean(axis=0, dtype=np.float64)
+    else:
+        sums = across(np.r_[h2.sum(axis=0, dtype=np.float64), h2.shape[0]])
+        mean = sums[:-1] / sums[-1]
     h2 *= np.where(mean > 0, target / np.where(mean > 0, mean, 1.0), 1.0).astype(h2.dtype)
     return h
 

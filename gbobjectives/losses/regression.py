@@ -502,15 +502,17 @@ class Quantile(_Regression):
     def renews_leaves(self):
         return self.renew_leaves
 
-    def split_curvature(self, h, sample_weight=None):
+    def split_curvature(self, h, sample_weight=None, across=None):
         """Under renewal, the square root of the majorizer's curvature (of each row's unweighted
         curvature, times its weight: weights stay repeated rows), rescaled per output to a
         mean of the mean sample weight (see ``renew_leaves``); a constant curvature as it
-        is."""
+        is. ``across``: both means over every machine's rows (see ``Loss.split_curvature``)."""
         if self.hessian == "majorizer":
             n = validation.as_2d(h).shape[0]
-            target = 1.0 if sample_weight is None else total(sample_weight) / n
-            rescale_columns(h, target, sqrt=True, weight=sample_weight)
+            weights = n if sample_weight is None else total(sample_weight)
+            if across is not None:
+                n, weights = across(np.array([n, weights], np.float64))
+            rescale_columns(h, weights / n, sqrt=True, weight=sample_weight, across=across)
         return h
 
     @property
