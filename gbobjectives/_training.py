@@ -140,8 +140,8 @@ class PerDataset:
     read, with them (a plan's training set). ``to_device``: where labels and weights go (GPU path).
     """
 
-    def __init__(self, loss, bind, objective, known=None):
-        self.loss, self.bind, self.objective = loss, bind, objective
+    def __init__(self, loss, bind, objective, known=None, gather=None):
+        self.loss, self.bind, self.objective, self.gather = loss, bind, objective, gather
         self._cache = weakref.WeakKeyDictionary()
         self._known = weakref.WeakKeyDictionary()
         if known is not None and known[0] is not None:
@@ -163,7 +163,9 @@ class PerDataset:
             if self.bind:
                 loss = loss.bind(y, w, softmax_classes(predt.shape[1] if predt.ndim == 2 else None))
             elif not self.objective:
-                loss = loss.frozen(y, predt, w)
+                loss = loss.frozen(
+                    *((y, predt, w) if self.gather is None or not loss.adaptive else self.gather(y, predt, w))
+                )
             if to_device is not None:
                 y, w = to_device(y), None if w is None else to_device(w)
             remember_checks(y, w)
@@ -187,16 +189,19 @@ class AdapterCallable:
     """
 
     _objective = False
-    _state: tuple[str, ...] = ("loss", "kernel_threads", "renewing", "planned")
+    _state: tuple[str, ...] = ("loss", "kernel_threads", "renewing", "planned", "gather")
 
-    def __init__(self, loss, kernel_threads, *, renewing=False, planned=False, known=None, renewal=None):
+    def __init__(self, loss, kernel_threads, *, renewing=False, planned=False, known=None, renewal=None, gather=None):
         self.loss = get_loss(loss)
         self.kernel_threads = kernel_threads
         self.renewing, self.planned, self.renewal = bool(renewing), bool(planned), renewal
+        # where the rows are one machine's share: ``gather(y, raw, w)``, those rows of every
+        # machine (for an adaptive scale of all of them); ``across``, an array summed over them
+        self.gather = gather
+        self.across = None
         self._threads = _threads_of(kernel_threads)
-        self._cache = PerDataset(self.loss, self._objective and not planned, self._objective, known)
+        self._cache = PerDataset(self.loss, self._objective and not planned, self._objective, known, gather)
         self._warned = False
-        self.across = None  # where the rows are one machine's share: sums over the machines
 
     @classmethod
     def for_plan(cls, plan, *args, renewal=None, **kwargs):
@@ -229,6 +234,8 @@ class AdapterCallable:
         every round. A loss whose ``grad_hess`` takes no ``out=`` allocates as before. The loss is
         ``d.loss.at_round`` of the number of calls so far on ``d`` (the boosting round)."""
         loss = d.loss.at_round(d.rounds)
+        if self.gather is not None and loss.adaptive:  # the scale of every machine's residuals
+            loss = loss.frozen(*self.gather(d.y, raw, d.w))
         d.rounds += 1
         key = (raw.shape, raw.dtype, raw.flags.f_contiguous, dtype) if isinstance(raw, np.ndarray) else None
         if key is not None and key == d.out_key:

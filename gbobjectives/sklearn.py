@@ -299,12 +299,17 @@ class _GBBase(BaseEstimator):
         else:
             plan = self._fit_lightgbm(loss, params, X, y, sample_weight, evals)
         self.loss_ = plan.loss
+        self._best_score()
+        return self
+
+    def _best_score(self):
+        """``n_iter_`` and ``best_score_``: the last eval set's (last) metric at the best
+        iteration, None without eval sets."""
         self.n_iter_ = self.best_iteration_ + 1
         self.best_score_ = None
-        if self.evals_result_:  # the last eval set's (last) metric at the best iteration
+        if self.evals_result_:
             history = list(self.evals_result_.values())[-1]
             self.best_score_ = float(list(history.values())[-1][self.best_iteration_])
-        return self
 
     def _fit_xgboost(self, loss, params, X, y, w, evals):
         import xgboost
@@ -333,16 +338,23 @@ class _GBBase(BaseEstimator):
             verbose_eval=False,
             features=gx.device_features(X, params),  # on CUDA with CuPy: margins stay on the device
         )
-        kept = booster.best_iteration + 1 if self.early_stopping_rounds else booster.num_boosted_rounds()
+        self.booster_ = self._best_rounds(booster)
+        return plan
+
+    def _best_rounds(self, booster):
+        """An XGBoost booster of the rounds up to the best one (all without early stopping): the
+        rounds after it go, so the booster (and a file saved from it) predicts what the
+        estimator predicts, as LightGBM's best_iteration does for its own. Sets
+        ``best_iteration_``."""
+        kept = booster.num_boosted_rounds()
+        if self.early_stopping_rounds and "best_iteration" in booster.attributes():
+            kept = int(booster.attr("best_iteration")) + 1
         if kept < booster.num_boosted_rounds():
-            # the rounds after the best one go: the booster (and a file saved from it) predicts
-            # what the estimator predicts, as LightGBM's best_iteration does for its own
             best = booster.attributes()
             booster = booster[:kept]
             booster.set_attr(**{key: best[key] for key in ("best_iteration", "best_score") if key in best})
-        self.booster_ = booster
         self.best_iteration_ = kept - 1
-        return plan
+        return booster
 
     def _fit_lightgbm(self, loss, params, X, y, w, evals):
         import lightgbm
@@ -382,11 +394,13 @@ class _GBBase(BaseEstimator):
         import dask.array as da
 
         self._check_params()
-        if eval_set or self.early_stopping_rounds is not None or sample_weight_eval_set is not None:
+        if self.backend == "lightgbm" and (eval_set or sample_weight_eval_set is not None):
             raise ValueError(
-                f"{type(self).__name__} on a Dask cluster does not take eval_set or early_stopping_rounds: "
-                "pass them with data in memory, or use gbobjectives.xgboost.dask_train's evals"
+                f"{type(self).__name__}(backend='lightgbm') on a Dask cluster does not take eval_set or "
+                "early_stopping_rounds (lightgbm.dask cannot stop early): use backend='xgboost', or data in memory"
             )
+        if self.early_stopping_rounds is not None and not eval_set:
+            raise ValueError("early_stopping_rounds needs an eval_set to watch")
         X = self._cluster_rows(X)
         y_np, w_np = _gathered(y), _gathered(sample_weight)
         if y_np.shape[0] != X.shape[0] or (w_np is not None and w_np.shape[0] != X.shape[0]):
@@ -412,24 +426,41 @@ class _GBBase(BaseEstimator):
             from . import xgboost as gx
 
             dtrain = xgboost.dask.DaskDMatrix(client, X, dy, weight=dw)
-            out, plan = gx._dask_train(client, loss, params, dtrain, y_fit, w_fit, self.n_estimators)
-            self.booster_ = out["booster"]
+            evals = []
+            for i, (Xv, yv) in enumerate(eval_set or ()):
+                Xv = self._cluster_rows(Xv, reset=False)
+                yv = self._encode_eval(_gathered(yv))
+                wv = None if sample_weight_eval_set is None else _gathered(sample_weight_eval_set[i])
+                dv = [da.from_array(a, chunks=Xv.chunks[0]) for a in (yv, wv) if a is not None]
+                evals.append(
+                    (
+                        xgboost.dask.DaskDMatrix(client, Xv, dv[0], weight=dv[1] if len(dv) > 1 else None),
+                        f"validation_{i}",
+                    )
+                )
+            out, plan = gx._dask_train(
+                client, loss, params, dtrain, y_fit, w_fit, self.n_estimators,
+                evals=evals, early_stopping_rounds=self.early_stopping_rounds,
+            )  # fmt: skip
+            self.evals_result_ = out["history"]
+            self.booster_ = self._best_rounds(out["booster"])
         else:
             from . import lightgbm as gl
 
             self.booster_, plan = gl._dask_train(client, loss, params, X, dy, dw, self.n_estimators, y=y_fit, w=w_fit)
+            self.evals_result_ = {}
+            self.best_iteration_ = self.n_estimators - 1
         self.loss_ = plan.loss
-        self.evals_result_ = {}
-        self.best_iteration_ = self.n_estimators - 1
-        self.n_iter_, self.best_score_ = self.n_estimators, None
+        self._best_score()
         if isinstance(self, ClassifierMixin):
             self._posterior_fit(y_fit, np.asarray(self._raw(X).compute()), w_np)
         return self
 
-    def _cluster_rows(self, X):
+    def _cluster_rows(self, X, reset=True):
         """A dask DataFrame or array as a dask array of float rows with all columns in one chunk;
-        records ``n_features_in_`` / ``feature_names_in_``."""
-        self.is_categorical_ = self._categories = None
+        ``reset``: records ``n_features_in_`` / ``feature_names_in_`` (else checks the count)."""
+        if reset:
+            self.is_categorical_ = self._categories = None
         columns = getattr(X, "columns", None)
         if columns is not None:
             from pandas import CategoricalDtype
@@ -445,13 +476,19 @@ class _GBBase(BaseEstimator):
                     f"on a Dask cluster the estimators take numeric columns only; {bad} are not "
                     "(category columns are supported with data in memory)"
                 )
-            self.feature_names_in_ = np.asarray(columns, dtype=object)
+            if reset:
+                self.feature_names_in_ = np.asarray(columns, dtype=object)
             X = X.to_dask_array(lengths=True)
-        elif hasattr(self, "feature_names_in_"):
+        elif reset and hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         if X.ndim != 2:
             raise ValueError(f"Expected a 2D array, got {X.ndim}D")
-        self.n_features_in_ = X.shape[1]
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_}"
+            )
         return X.astype(np.float64).rechunk({1: -1})
 
     def _lazy(self, X, method, **kwargs):

@@ -53,7 +53,7 @@ class _DeviceAware(training.AdapterCallable):
     serial for short calls, as XGBoost's own OpenMP threads are still spinning then. The
     keywords after it: see ``training.AdapterCallable`` (``train`` sets them from its plan)."""
 
-    _state = ("loss", "device", "kernel_threads", "renewing", "planned")
+    _state = ("loss", "device", "kernel_threads", "renewing", "planned", "gather")
 
     def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS, **planned):
         self.device = check_device(device)
@@ -568,27 +568,49 @@ def _summed(a):
     return np.asarray(collective.allreduce(a.ravel(), collective.Op.SUM)).reshape(a.shape)
 
 
-def _gathered_steps(loss, residual, weight, leaf, n_leaves, column):
-    """Each leaf's step over the rows of every worker of an XGBoost collective: the workers'
-    leaves, residuals and weights are gathered (XGBoost's allreduce of zero-padded slices:
-    12-16 bytes a row for each tree) and every worker computes the same steps as one machine
-    holding all the rows would."""
+def _allgather(*arrays):
+    """Each array (rows first; None stays None) concatenated over the workers of an XGBoost
+    collective in rank order: an allreduce of zero-padded slices."""
     from xgboost import collective
 
     size, rank = collective.get_world_size(), collective.get_rank()
     if size < 2:
-        return renewal_base.local_steps(loss, residual, weight, leaf, n_leaves, column)
+        return arrays
+    n = len(arrays[0])
     counts = np.zeros(size)
-    counts[rank] = len(residual)
+    counts[rank] = n
     counts = _summed(counts).astype(np.int64)
     start, total = int(counts[:rank].sum()), int(counts.sum())
-    columns = [leaf, residual] if weight is None else [leaf, residual, weight]
-    buffer = np.zeros((len(columns), total))
-    for i, values in enumerate(columns):
-        buffer[i, start : start + len(residual)] = values
-    every = _summed(buffer)
-    w_all = None if weight is None else every[2]
-    return renewal_base.local_steps(loss, every[1], w_all, every[0].astype(np.intp), n_leaves, column)
+    out = []
+    for a in arrays:
+        if a is None:
+            out.append(None)
+            continue
+        a = np.asarray(a, np.float64)
+        buffer = np.zeros((total, *a.shape[1:]))
+        buffer[start : start + n] = a
+        out.append(_summed(buffer))
+    return out
+
+
+def _gathered_steps(loss, residual, weight, leaf, n_leaves, column):
+    """Each leaf's step over the rows of every worker of an XGBoost collective: the workers'
+    leaves, residuals and weights are gathered (``_allgather``: 12-16 bytes a row for each
+    tree) and every worker computes the same steps as one machine holding all the rows."""
+    leaf, residual, weight = _allgather(leaf, residual, weight)
+    return renewal_base.local_steps(loss, residual, weight, np.asarray(leaf, np.intp), n_leaves, column)
+
+
+def _scale_rows(y, raw, w):
+    """Labels, margins and weights of every worker's rows for an adaptive scale (``Loss.frozen``
+    of them): all rows up to ``SCALE_ROWS``, else every ``ceil(n / SCALE_ROWS)``-th row of each
+    worker, as the scale reads on one machine (16-24 bytes a row each round)."""
+    from .losses.regression import SCALE_ROWS
+
+    n = _summed(np.array([len(y)]))[0]
+    step = max(1, -(-int(n) // SCALE_ROWS))
+    y, raw = np.asarray(y)[::step], np.asarray(raw)[::step]
+    return _allgather(y, raw, None if w is None else np.asarray(w)[::step])
 
 
 class WorkerRenewal:
@@ -687,9 +709,11 @@ def dask_train(client, loss, params, data, label=None, sample_weight=None, num_b
 
     The start (``base_score``), class-balanced counts and quantile scale are computed from all
     the labels (gathered once to the client: 8 bytes a row), then every worker runs the same
-    objective on its partitions. A quantile loss's leaves are renewed on the workers
-    (``WorkerRenewal``) with each leaf's step over the rows of all of them, so the model is the
-    single-machine one wherever the histogram cuts are.
+    objective on its partitions; an adaptive robust scale is re-estimated every round on each
+    worker from every worker's residuals (``_scale_rows``, through XGBoost's allreduce). A
+    quantile loss's leaves are renewed on the workers (``WorkerRenewal``) with each leaf's step
+    over the rows of all of them. So the model is the single-machine one wherever the
+    histogram cuts are.
 
     Deprecated: ``dask_train(client, loss, params, dtrain, labels, sample_weight, ...)`` with a
     ``DaskDMatrix`` and its labels passed a second time still trains, with a
@@ -722,9 +746,7 @@ def _dask_train(client, loss, params, dtrain, y, w, num_boost_round, **kwargs):
     import xgboost.dask
 
     loss = training.get_loss(loss)
-    if loss.adaptive:
-        return _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs)
-    plan = _plan(loss, params, y, w, None)
+    plan = _plan(loss, params, y, w, num_boost_round)
     params = _booster_params(plan, params)
     device = _device_for(params)
     if plan.loss.renews_leaves and (device != "cpu" or kwargs.get("obj") is not None):
@@ -741,38 +763,9 @@ def _dask_train(client, loss, params, dtrain, y, w, num_boost_round, **kwargs):
         kwargs["obj"] = worker
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), worker.callback()]
         kwargs.setdefault("custom_metric", worker.metric())
-    # every worker reads its own partitions' labels and weights: the plan's stay on the client
-    kwargs.setdefault("obj", Objective.for_plan(plan.replace(data=None), device))
-    kwargs.setdefault("custom_metric", Metric.for_plan(plan.replace(data=None), device))
+    # every worker reads its own partitions' labels and weights: the plan's stay on the client;
+    # an adaptive scale is computed on each worker from every worker's residuals (_scale_rows)
+    gather = _scale_rows if plan.loss.adaptive else None
+    kwargs.setdefault("obj", Objective.for_plan(plan.replace(data=None), device, gather=gather))
+    kwargs.setdefault("custom_metric", Metric.for_plan(plan.replace(data=None), device, gather=gather))
     return xgboost.dask.train(client, params, dtrain, num_boost_round, **kwargs), plan
-
-
-def _dask_adaptive(client, loss, params, dtrain, y, w, num_boost_round, kwargs):
-    """A loss whose scale adapts to the residuals, on dask: each worker sees only its own rows,
-    so the scale of every round is computed on the client from all rows' margins (gathered, 4
-    bytes a row), and that round is trained on every worker with the scale fixed
-    (``Loss.frozen``): the same scale, round by round, as on one machine. One
-    ``xgboost.dask.train`` call per round; the metric reports the loss at the scale of the
-    start's residuals."""
-    import xgboost.dask
-
-    for name in ("early_stopping_rounds", "callbacks", "xgb_model"):
-        if kwargs.get(name):
-            raise ValueError(f"{name} is not supported with an adaptive scale on dask: fix the scale instead")
-    plan = _plan(loss, params, y, w, num_boost_round)
-    params, loss = _booster_params(plan, params), plan.loss
-    margin = np.broadcast_to(np.asarray(params["base_score"], np.float64), np.shape(y))
-    if kwargs.get("custom_metric") is None:
-        kwargs["custom_metric"] = Metric(loss.frozen(y, margin, w))
-    booster, history = None, {}
-    for t in range(num_boost_round):
-        stage = loss.at_round(t).frozen(y, margin, w)
-        out = xgboost.dask.train(
-            client, params, dtrain, 1, **(kwargs | {"obj": Objective(stage), "xgb_model": booster})
-        )
-        booster = out["booster"]
-        for data_name, metrics in out["history"].items():
-            for metric_name, values in metrics.items():
-                history.setdefault(data_name, {}).setdefault(metric_name, []).extend(values)
-        margin = np.asarray(xgboost.dask.predict(client, booster, dtrain, output_margin=True).compute())
-    return {"booster": booster, "history": history}, plan

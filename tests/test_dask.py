@@ -172,8 +172,7 @@ def _cluster_cases(backend):
     labels = (X[:, 0] + np.random.default_rng(1).normal(size=len(y)) > 0.5).astype(int)
     three = np.digitize(X[:, 0], [-0.5, 0.5])
     return X, [
-        # a fixed scale on XGBoost: the default adaptive one trains one xgboost.dask call a round (tested below)
-        (gb.GBRegressor(gb.Huber(1.0) if backend == "xgboost" else "huber", backend=backend), y, "predict"),
+        (gb.GBRegressor(backend=backend), y, "predict"),  # adaptive Huber
         (gb.GBClassifier(backend=backend), labels, "predict_proba"),
         (gb.GBClassifier("class_balanced", class_weight="balanced", backend=backend), three, "predict_proba"),
         (gb.GBQuantileRegressor(backend=backend), y, "predict"),
@@ -274,7 +273,7 @@ def test_cluster_refuses_what_it_cannot_do(client):
     with pytest.raises(ValueError, match="conformal intervals are not supported on a Dask cluster"):
         gb.GBQuantileRegressor(conformal="split").fit(dX, dy)
     with pytest.raises(ValueError, match="does not take eval_set"):
-        gb.GBRegressor(gb.Huber(1.0)).fit(dX, dy, eval_set=[(X, y)])
+        gb.GBRegressor(backend="lightgbm").fit(dX, dy, eval_set=[(dX, dy)])
     frame = pd.DataFrame(X, columns=list("abcde")).assign(c=lambda f: pd.Categorical(f.a > 0))
     with pytest.raises(ValueError, match="numeric columns only"):
         gb.GBRegressor(gb.Huber(1.0)).fit(
@@ -309,3 +308,22 @@ def test_the_scale_out_page_example_runs():
     lo_hi = namespace["lo_hi"]
     assert lo_hi.shape == (20_000, 2) and np.all(lo_hi[:, 0] <= lo_hi[:, 1])
     assert namespace["proba"].shape == (20_000, 2)
+
+
+def test_eval_set_and_early_stopping_on_the_xgboost_cluster(client):
+    """As in memory: the metric history of each eval set, early stopping on the last, and a
+    booster of the rounds up to the best one."""
+    from sklearn.base import clone
+
+    X, y, w = _data()
+    dX, dy = da.from_array(X[:4000], chunks=(2000, 5)), da.from_array(y[:4000], chunks=2000)
+    dXv, dyv = da.from_array(X[4000:], chunks=(1000, 5)), da.from_array(y[4000:], chunks=1000)
+    est = gb.GBRegressor(n_estimators=500, learning_rate=0.3, early_stopping_rounds=5)
+    dist = clone(est).fit(dX, dy, eval_set=[(dXv, dyv)])
+    local = clone(est).fit(X[:4000], y[:4000], eval_set=[(X[4000:], y[4000:])])
+    assert dist.n_iter_ < 500 and dist.n_iter_ == local.n_iter_
+    assert dist.get_booster().num_boosted_rounds() == dist.n_iter_
+    history = dist.evals_result_["validation_0"]["huber-loss"]
+    np.testing.assert_allclose(history, local.evals_result_["validation_0"]["huber-loss"], rtol=1e-5)
+    assert dist.best_score_ == pytest.approx(min(history))
+    np.testing.assert_allclose(dist.predict(X[4000:]), local.predict(X[4000:]), rtol=1e-5, atol=1e-4)
