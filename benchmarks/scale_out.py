@@ -45,7 +45,7 @@ def run(n, rounds, worker_counts):
     Xt = _data(20_000, seed=1)[0]
     rows = []
     cases = {
-        "GBRegressor(Huber(1.0)), XGBoost": lambda: gb.GBRegressor(gb.Huber(1.0), n_estimators=rounds),
+        'GBRegressor("huber"), XGBoost': lambda: gb.GBRegressor("huber", n_estimators=rounds),
         'GBRegressor("huber"), LightGBM': lambda: gb.GBRegressor("huber", backend="lightgbm", n_estimators=rounds),
         "XGBRegressor / DaskXGBRegressor (native)": None,
         "LGBMRegressor / DaskLGBMRegressor (native)": None,
