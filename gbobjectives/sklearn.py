@@ -31,6 +31,13 @@ Layer 6 (estimators): built on the adapters (``xgboost``, ``lightgbm``); no loss
   for each set in ``evals_result_``; with ``early_stopping_rounds`` training stops when the
   last eval set (XGBoost) / any eval set (LightGBM's rule) stops improving, and prediction
   uses ``best_iteration_``.
+- What users of the boosters' estimators reach for: ``feature_importances_``
+  (``importance_type``), ``best_score_``, ``n_iter_``, ``get_booster()``, ``apply(X)``,
+  ``predict(X, pred_contrib=True)`` (docs/guide/estimators.md lists them against XGBoost's and
+  LightGBM's estimators).
+- Dask: fitted on dask arrays or DataFrames while a ``distributed`` Client is active, the
+  estimators train on the workers (``xgboost.dask`` / ``lightgbm.dask``; see the adapters'
+  ``dask_train``), and every predict method returns a lazy dask array on dask input.
 """
 
 import functools

@@ -306,8 +306,8 @@ def test_the_scale_out_page_example_runs():
     namespace = {}
     exec(code, namespace)  # its own LocalCluster
     lo_hi = namespace["lo_hi"]
-    assert lo_hi.shape == (20_000, 2) and np.all(lo_hi[:, 0] <= lo_hi[:, 1])
-    assert namespace["proba"].shape == (20_000, 2)
+    assert lo_hi.shape == (10_000, 2) and np.all(lo_hi[:, 0] <= lo_hi[:, 1])
+    assert namespace["proba"].shape == (10_000, 2)
 
 
 def test_eval_set_and_early_stopping_on_the_xgboost_cluster(client):
