@@ -598,6 +598,8 @@ def _dask_train(client, loss, params, data, label, sample_weight, num_boost_roun
         params["min_sum_hessian_in_leaf"] = plan.loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
     params.setdefault("verbose", -1)
     params.setdefault("metric", "None")  # the Dask regressor's default l2 refuses a softmax model
+    for alias in ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs"):
+        params.pop(alias, None)  # lightgbm.dask gives each worker its own cores (and warns of these)
     model = lightgbm.dask.DaskLGBMRegressor(
         client=client, objective=worker_loss, n_estimators=num_boost_round, **params
     )
