@@ -295,3 +295,32 @@ def test_shap_explains_the_booster(backend):
     values = explainer.shap_values(X[:50])
     np.testing.assert_allclose(values.sum(axis=1) + explainer.expected_value, est.predict(X[:50]), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(values, est.predict(X[:50], pred_contrib=True)[:, :-1], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_saved_model_with_category_columns_predicts_the_same(tmp_path, backend):
+    """A frame with category columns: the saved model keeps the categories (XGBoost's model,
+    LightGBM's pandas_categorical), so a plain booster, and XGBRegressor.load_model, predict
+    the estimator's predict on a frame with the same categories."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=600), "b": pd.Categorical(rng.choice(list("xyz"), 600)), "c": rng.normal(size=600)}
+    )
+    y = 2 * frame["a"].to_numpy() + 3 * (frame["b"] == "x").to_numpy() + rng.normal(size=600)
+    est = gb.GBRegressor(backend=backend).fit(frame, y)
+    path = str(tmp_path / ("model.json" if backend == "xgboost" else "model.txt"))
+    est.get_booster().save_model(path)
+    if backend == "xgboost":
+        import xgboost
+
+        plain = xgboost.Booster(model_file=path).predict(xgboost.DMatrix(frame, enable_categorical=True))
+        wrapper = xgboost.XGBRegressor()
+        wrapper.load_model(path)
+        np.testing.assert_allclose(wrapper.predict(frame), est.predict(frame), rtol=1e-6)
+    else:
+        import lightgbm
+
+        plain = lightgbm.Booster(model_file=path).predict(frame)
+    np.testing.assert_allclose(plain, est.predict(frame), rtol=1e-6)
