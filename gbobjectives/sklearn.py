@@ -438,13 +438,9 @@ class _GBBase(BaseEstimator):
                 Xv = self._cluster_rows(Xv, reset=False)
                 yv = self._encode_eval(_gathered(yv))
                 wv = None if sample_weight_eval_set is None else _gathered(sample_weight_eval_set[i])
-                dv = [da.from_array(a, chunks=Xv.chunks[0]) for a in (yv, wv) if a is not None]
-                evals.append(
-                    (
-                        xgboost.dask.DaskDMatrix(client, Xv, dv[0], weight=dv[1] if len(dv) > 1 else None),
-                        f"validation_{i}",
-                    )
-                )
+                dyv = da.from_array(yv, chunks=Xv.chunks[0])
+                dwv = None if wv is None else da.from_array(np.asarray(wv, np.float64), chunks=Xv.chunks[0])
+                evals.append((xgboost.dask.DaskDMatrix(client, Xv, dyv, weight=dwv), f"validation_{i}"))
             out, plan = gx._dask_train(
                 client, loss, params, dtrain, y_fit, w_fit, self.n_estimators,
                 evals=evals, early_stopping_rounds=self.early_stopping_rounds,
@@ -459,9 +455,12 @@ class _GBBase(BaseEstimator):
             self.best_iteration_ = self.n_estimators - 1
         self.loss_ = plan.loss
         self._best_score()
-        if isinstance(self, ClassifierMixin):
-            self._posterior_fit(y_fit, np.asarray(self._raw(X).compute()), w_np)
+        self._after_cluster_fit(X, y_fit, w_np)
         return self
+
+    def _after_cluster_fit(self, X, y_fit, w):
+        """What an estimator fits from the trained model on the cluster's rows (a classifier:
+        its posterior shift)."""
 
     def _cluster_rows(self, X, reset=True):
         """A dask DataFrame or array as a dask array of float rows with all columns in one chunk;
@@ -981,6 +980,9 @@ class GBClassifier(ClassifierMixin, _GBBase):
             cw = compute_sample_weight(self.class_weight, y)
             w = cw if w is None else w * cw
         return y_enc, loss, w
+
+    def _after_cluster_fit(self, X, y_fit, w):
+        self._posterior_fit(y_fit, np.asarray(self._raw(X).compute()), w)
 
     def _posterior_fit(self, y_enc, raw, w):
         """``posterior_shift_`` and ``posterior_params_`` from the training rows' margins."""
