@@ -189,16 +189,17 @@ class AdapterCallable:
     """
 
     _objective = False
-    _state: tuple[str, ...] = ("loss", "kernel_threads", "renewing", "planned", "gather")
+    _state: tuple[str, ...] = ("loss", "kernel_threads", "renewing", "planned", "gather", "across")
 
-    def __init__(self, loss, kernel_threads, *, renewing=False, planned=False, known=None, renewal=None, gather=None):
+    def __init__(
+        self, loss, kernel_threads, *, renewing=False, planned=False, known=None, renewal=None, gather=None, across=None
+    ):
         self.loss = get_loss(loss)
         self.kernel_threads = kernel_threads
         self.renewing, self.planned, self.renewal = bool(renewing), bool(planned), renewal
         # where the rows are one machine's share: ``gather(y, raw, w)``, those rows of every
         # machine (for an adaptive scale of all of them); ``across``, an array summed over them
-        self.gather = gather
-        self.across = None
+        self.gather, self.across = gather, across
         self._threads = _threads_of(kernel_threads)
         self._cache = PerDataset(self.loss, self._objective and not planned, self._objective, known, gather)
         self._warned = False

@@ -289,9 +289,41 @@ def _weight(dataset):
     return training.none_if_empty(dataset.get_weight())
 
 
+def _start_rows(start, k, n):
+    """The init score of n rows starting at ``start``: (n, k), or (n,) for one output."""
+    return np.tile(start, (n, 1)) if k > 1 else np.full(n, start[0])
+
+
 def _set_start(dataset, start, k):
-    n = len(dataset.get_label())
-    dataset.set_init_score(np.tile(start, (n, 1)) if k > 1 else np.full(n, start[0]))
+    dataset.set_init_score(_start_rows(start, k, len(dataset.get_label())))
+
+
+def _planned(loss, params, y, w, num_boost_round, train_set=None, start=True):
+    """The plan of a training and LightGBM's parameters for it (a copy): the leaves renewed by
+    the adapter unless the boosting mode cannot keep its scores the sum of leaf values (then
+    Newton steps, with a warning), ``num_class`` for several outputs, no built-in metric, and
+    the loss's minimum leaf weight where the parameters set none."""
+    params = dict(params)
+    plan = training.TrainingPlan.of(
+        loss, y, w, int(params.get("num_class", 1) or 1), num_boost_round, start=start, data=train_set
+    )
+    blocker = _renewal_blocker(params, train_set) if plan.loss.renews_leaves else None
+    if blocker:
+        warnings.warn(
+            f"leaf renewal follows LightGBM's scores only for gbdt boosting with constant leaves, not {blocker}: "
+            "the leaves keep the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
+            UserWarning,
+            stacklevel=4,
+        )
+        plan = plan.replace(loss=plan.loss.without_leaf_renewal())
+    if plan.loss.renews_leaves:
+        plan = plan.replace(renewal=training.BY_ADAPTER)
+    if plan.k > 1:
+        params["num_class"] = plan.k
+    params.setdefault("metric", "None")  # (the Dask regressor's default l2 would refuse a softmax model)
+    if plan.loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
+        params["min_sum_hessian_in_leaf"] = plan.loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
+    return plan, params
 
 
 def fold_init_score(booster, start):
@@ -373,30 +405,11 @@ def _train(
     estimators pass the arrays they hold); returns the booster and the training's plan."""
     import lightgbm
 
-    params = dict(params)
     # continuing an init_model, LightGBM starts the Datasets at its scores (its start included)
     start = init_score and kwargs.get("init_model") is None
-    plan = training.TrainingPlan.of(
-        loss, y, w, int(params.get("num_class", 1) or 1), num_boost_round, start=start, data=train_set
-    )
-    blocker = _renewal_blocker(params, train_set) if plan.loss.renews_leaves else None
-    if blocker:
-        warnings.warn(
-            f"leaf renewal follows LightGBM's scores only for gbdt boosting with constant leaves, not {blocker}: "
-            "the leaves keep the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
-            UserWarning,
-            stacklevel=3,
-        )
-        plan = plan.replace(loss=plan.loss.without_leaf_renewal())
-    if plan.loss.renews_leaves:
-        plan = plan.replace(renewal=training.BY_ADAPTER)
+    plan, params = _planned(loss, params, y, w, num_boost_round, train_set, start)
     renewal = LeafRenewal(plan) if plan.renews else None
-    if plan.k > 1:
-        params["num_class"] = plan.k
     params["objective"] = Objective.for_plan(plan, kernel_threads, renewal=renewal)
-    params.setdefault("metric", "None")
-    if plan.loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
-        params["min_sum_hessian_in_leaf"] = plan.loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
     if kwargs.get("feval") is None:
         kwargs["feval"] = Metric.for_plan(plan, kernel_threads)
     if renewal is not None:
@@ -476,9 +489,9 @@ class WorkerRenewal:
             )
             renewal = LeafRenewal(plan)
             exchange = Exchange.between_workers(self.token, env.params)
-            objective = Objective.for_plan(plan, self.kernel_threads, renewal=renewal)
-            if exchange is not None:
-                renewal.steps_of, objective.across = exchange, exchange.summed
+            renewal.steps_of = exchange
+            across = None if exchange is None else exchange.summed
+            objective = Objective.for_plan(plan, self.kernel_threads, renewal=renewal, across=across)
             got = _ON_WORKER[self.token] = (renewal, objective, data)
         got[0].begin(env.model, env.iteration)
 
@@ -566,38 +579,21 @@ def _dask_train(client, loss, params, data, label, sample_weight, num_boost_roun
     if y is None:
         y = np.asarray(label.compute(), np.float64)
         w = None if sample_weight is None else np.asarray(sample_weight.compute(), np.float64)
-    params = dict(params)
-    plan = training.TrainingPlan.of(loss, y, w, int(params.get("num_class", 1) or 1), num_boost_round)
-    blocker = _renewal_blocker(params, None) if plan.loss.renews_leaves else None
-    if blocker:
-        warnings.warn(
-            f"leaf renewal follows LightGBM's scores only for gbdt boosting with constant leaves, not {blocker}: "
-            "the leaves keep the curvature's Newton steps (renew_leaves=False trains that model without this warning)",
-            UserWarning,
-            stacklevel=3,
-        )
-        plan = plan.replace(loss=plan.loss.without_leaf_renewal())
+    plan, params = _planned(loss, params, y, w, num_boost_round)
     worker_loss: Any = plan.loss
     if worker_loss.adaptive:  # one scale for every worker and round: the start's residuals'
         worker_loss = worker_loss.frozen(y, np.full(len(y), plan.start[0]), w)
-    if plan.loss.renews_leaves:  # each worker renews its model's leaves from its own rows
-        plan = plan.replace(renewal=training.BY_ADAPTER)
+    if plan.renews:  # each worker renews its model's leaves, with every worker's steps
         worker_loss = WorkerRenewal(plan)
         fit_kwargs["callbacks"] = [*(fit_kwargs.get("callbacks") or []), *worker_loss.callbacks()]
-    if plan.k > 1:
-        params["num_class"] = plan.k
     label = label.to_dask_array(lengths=True) if hasattr(label, "to_dask_array") else label
-    start = plan.start
-    if plan.k > 1:
-        init = label.map_blocks(
-            lambda b: np.tile(start, (len(b), 1)), new_axis=1, chunks=(label.chunks[0], (plan.k,)), dtype=np.float64
-        )
-    else:
-        init = label.map_blocks(lambda b: np.full(len(b), start[0]), dtype=np.float64)
-    if plan.loss.min_leaf_rows is not None and not any(name in params for name in MIN_HESSIAN_ALIASES):
-        params["min_sum_hessian_in_leaf"] = plan.loss.min_leaf_rows * (1.0 if w is None else float(np.mean(w)))
+    start, k = plan.start, plan.k
+    init = label.map_blocks(
+        lambda b: _start_rows(start, k, len(b)),
+        dtype=np.float64,
+        **({"new_axis": 1, "chunks": (label.chunks[0], (k,))} if k > 1 else {}),
+    )
     params.setdefault("verbose", -1)
-    params.setdefault("metric", "None")  # the Dask regressor's default l2 refuses a softmax model
     for alias in ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs"):
         params.pop(alias, None)  # lightgbm.dask gives each worker its own cores (and warns of these)
     model = lightgbm.dask.DaskLGBMRegressor(

@@ -53,7 +53,7 @@ class _DeviceAware(training.AdapterCallable):
     serial for short calls, as XGBoost's own OpenMP threads are still spinning then. The
     keywords after it: see ``training.AdapterCallable`` (``train`` sets them from its plan)."""
 
-    _state = ("loss", "device", "kernel_threads", "renewing", "planned", "gather")
+    _state = ("loss", "device", "kernel_threads", "renewing", "planned", "gather", "across")
 
     def __init__(self, loss, device="cpu", kernel_threads=training.XGBOOST_KERNEL_THREADS, **planned):
         self.device = check_device(device)
@@ -643,8 +643,8 @@ class WorkerRenewal:
             renewal.steps_of = _gathered_steps
             renewal.begin(state["model"], state["model"].num_boosted_rounds())
             state["renewal"] = renewal
-            state["objective"] = Objective.for_plan(plan, "cpu", self.kernel_threads, renewal=renewal)
-            state["objective"].across = _summed  # the split curvature's scale from every worker's rows
+            # (across: the split curvature's scale from every worker's rows)
+            state["objective"] = Objective.for_plan(plan, "cpu", self.kernel_threads, renewal=renewal, across=_summed)
             state["metric"] = renewal_base.RenewedMetric(Metric.for_plan(plan, "cpu", self.kernel_threads), renewal)
         return state
 
