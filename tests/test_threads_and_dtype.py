@@ -1,6 +1,8 @@
 """Threads of the CPU loops (``kernel_threads``) and the dtype/memory order of grad and hess."""
 
 import pickle
+import subprocess
+import sys
 
 import lightgbm as lgb
 import numba
@@ -243,3 +245,28 @@ def test_reused_outputs_train_the_same_model(lib):
             booster = gl.train(loss, {"num_leaves": 7, "verbose": -1, "num_threads": 1}, lgb.Dataset(X, y, weight=w), 8)
             preds.append(booster.predict(X, raw_score=True))
     np.testing.assert_array_equal(preds[0], preds[1])
+
+
+def test_a_small_fit_compiles_each_loop_once():
+    """A fit on small data gives each loop it calls one signature, whatever dtypes its start
+    (float64, integer class counts as weights) and its booster (float32 labels and margins,
+    strided quantile columns) pass: each loop is compiled, or loaded from the cache, once."""
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import numpy as np, gbobjectives as gb\n"
+        "from gbobjectives.kernels import cpu\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.normal(size=(300, 4)); y = X[:, 0] + rng.standard_t(3, 300)\n"
+        "for backend in ('xgboost', 'lightgbm'):\n"
+        "    gb.GBRegressor(backend=backend, n_estimators=5).fit(X, y)\n"
+        "    gb.GBClassifier(backend=backend, n_estimators=5).fit(X, y > 1)\n"
+        "    three = np.digitize(y, [-1, 1])\n"
+        "    gb.GBClassifier('focal', backend=backend, n_estimators=5, class_weight='balanced').fit(X, three)\n"
+        "    gb.GBQuantileRegressor(backend=backend, n_estimators=5).fit(X, y)\n"
+        "loops = {**cpu.SERIAL, **{('parallel',) + k: f for k, f in cpu.PARALLEL.items()}}\n"
+        "many = {k: [str(s) for s in f.signatures] for k, f in loops.items() if len(f.signatures) > 1}\n"
+        "assert len(loops) >= 4 and not many, many\n"
+        "print('ok', len(loops))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-3000:]
