@@ -276,27 +276,26 @@ def test_leaf_quantile_selection_on_ordered_and_tied_residuals(pattern):
 
 
 def test_selection_fallback_sort_is_a_sort():
-    """The sort quickselect ends with (its last few values, or whatever is left after its bound
-    of partitions) puts any range in order and carries each value's weight along."""
+    """What quickselect sorts at the end (its last 16 values or fewer, or whatever is left after
+    its bound of partitions) is put in order with each value's weight beside it: with the bound
+    at 0 partitions every leaf is sorted whole, and each leaf's quantile is still np.quantile's."""
     from gbobjectives.kernels import cpu
 
     rng = np.random.default_rng(5)
-    for n in (0, 1, 2, 5, 16, 17, 100, 3000):
-        v = np.round(rng.standard_t(2, n + 6), 1)  # with ties
-        w = np.arange(n + 6, dtype=np.float64)
-        lo, hi = 3, n + 3
-        want_v = v.copy()
-        want_v[lo:hi] = np.sort(v[lo:hi], kind="stable")
-        pairs = sorted(zip(v[lo:hi].tolist(), w[lo:hi].tolist(), strict=True))
-        for weighted in (False, True):
-            got_v, got_w = v.copy(), w.copy()
-            cpu._shell_sort(got_v, got_w, lo, hi, weighted)
-            np.testing.assert_array_equal(got_v, want_v)
-            if weighted:  # each weight still beside its value (ties in any order)
-                assert sorted(zip(got_v[lo:hi].tolist(), got_w[lo:hi].tolist(), strict=True)) == pairs
-                np.testing.assert_array_equal(got_w[:lo], w[:lo])
-            else:
-                np.testing.assert_array_equal(got_w, w)
+    for n in (1, 2, 5, 16, 17, 100, 3000):
+        residual = np.round(rng.standard_t(2, n), 1)  # with ties
+        leaf = rng.integers(0, 3, n).astype(np.intp)
+        for weight in (None, rng.uniform(0.1, 2.0, n)):
+            for alpha in (0.05, 0.5, 0.97):
+                out = np.full(3, np.nan)
+                cpu.leaf_quantiles(alpha, residual, weight, leaf, out, MAX_PARTITIONS=0)
+                for m in range(3):
+                    rows = leaf == m
+                    want = np.nan
+                    if rows.any():
+                        w_m = None if weight is None else weight[rows]
+                        want = np.quantile(residual[rows], alpha, weights=w_m, method="inverted_cdf")
+                    np.testing.assert_equal(out[m], want)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -183,135 +183,117 @@ def _mean_abs_residual(y, z, w):
     return out
 
 
-@njit(cache=True)
-def _partition(av, aw, bv, bw, lo, hi, p, weighted):
-    """Copy ``av[lo:hi]`` (and the weights ``aw``) into ``bv[lo:hi]`` (``bw``): the values
-    below ``p`` from ``lo`` up, those above it from ``hi`` down, the equal ones dropped.
-    Returns (end of the lower part, start of the upper part, weight below, weight equal).
-    Branch-free: each value is written to both ends and the ends move by the comparisons'
-    outcomes (a partition that branches on them mispredicts about one value in two: 13 ns a
-    row against 3.6 unweighted and 8.9 weighted, on t(3) samples of 1,000-10,000 rows)."""
-    nl = lo
-    nh = hi - 1
-    below = 0.0
-    equal = 0.0
-    if weighted:
-        for i in range(lo, hi):
-            vi = av[i]
-            wi = aw[i]
-            bv[nl] = vi
-            bv[nh] = vi
-            bw[nl] = wi
-            bw[nh] = wi
-            lt = np.int64(vi < p)
-            gt = np.int64(vi > p)
-            nl += lt
-            nh -= gt
-            below += wi * lt
-            equal += wi * (1 - lt - gt)
-    else:
-        for i in range(lo, hi):
-            vi = av[i]
-            bv[nl] = vi
-            bv[nh] = vi
-            lt = np.int64(vi < p)
-            gt = np.int64(vi > p)
-            nl += lt
-            nh -= gt
-        below = float(nl - lo)
-        equal = float(nh + 1 - nl)
-    return nl, nh + 1, below, equal
+MAX_PARTITIONS = 64  # quickselect's bound on partitions per leaf; what is left is then sorted
 
 
-@njit(cache=True)
-def _weighted_select(v, wt, lo, hi, threshold, sv, sw):
-    """The smallest value x of ``v[lo:hi]`` whose rows of value <= x weigh ``threshold`` or more
-    (``wt``: the rows' weights, empty: 1; the last value when none reaches it); ``v``, ``wt``
-    and the scratch arrays ``sv``, ``sw`` (as long, ``sw`` empty when ``wt`` is) are
-    overwritten in ``[lo, hi)``. Quickselect around a median-of-three pivot, each step a
-    branch-free three-way partition into the other pair of arrays (ties go in one step),
-    expected linear time; after 64 partitions the rest is sorted (a bound on the worst case)."""
-    weighted = wt.shape[0] > 0
-    av, aw, bv, bw = v, wt, sv, sw
-    for _ in range(64):
-        if hi - lo <= 16:
-            break
-        x, y, z = av[lo], av[(lo + hi) // 2], av[hi - 1]
-        p = max(min(x, y), min(max(x, y), z))
-        lt, gt, below, equal = _partition(av, aw, bv, bw, lo, hi, p, weighted)
-        if below >= threshold:
-            hi = lt
-        elif below + equal >= threshold or gt == hi:  # (nothing above p: rounding of the sums)
-            return p
-        else:
-            threshold -= below + equal
-            lo = gt
-        av, aw, bv, bw = bv, bw, av, aw
-    _shell_sort(av, aw, lo, hi, weighted)
-    cum = 0.0
-    for t in range(lo, hi):
-        cum += aw[t] if weighted else 1.0
-        if cum >= threshold:
-            return av[t]
-    return av[hi - 1]
-
-
-@njit(cache=True)
-def _shell_sort(v, wt, lo, hi, weighted):
-    """Sort ``v[lo:hi]`` in place (the weights ``wt`` moved along when ``weighted``): Shell's
-    sort with Tokuda's gaps (1, 4, 9, 20, 46, ...), an insertion sort for the few values
-    quickselect leaves. Written out rather than ``np.argsort``, whose quicksort took 1.4 s to
-    compile on a first fit."""
-    top = 0
-    while np.ceil((9.0 * 2.25 ** (top + 1) - 4.0) / 5.0) < hi - lo:
-        top += 1
-    for t in range(top, -1, -1):
-        gap = int(np.ceil((9.0 * 2.25**t - 4.0) / 5.0))
-        for i in range(lo + gap, hi):
-            x = v[i]
-            xw = wt[i] if weighted else 0.0
-            j = i
-            while j - gap >= lo and v[j - gap] > x:
-                v[j] = v[j - gap]
-                if weighted:
-                    wt[j] = wt[j - gap]
-                j -= gap
-            v[j] = x
-            if weighted:
-                wt[j] = xw
-
-
-def _leaf_quantiles(alpha, residual, w, leaf, out):
+def _leaf_quantiles(alpha, residual, w, leaf, out, start, total, values, weights, scratch, scratch_w):
     """Per leaf, the weighted alpha-quantile of its rows' residuals: the smallest residual whose
     cumulative weight (residuals ascending) reaches ``alpha`` times the leaf's total weight
     (``inverted_cdf``; a relative 1e-12 of slack absorbs the rounding of the sums). ``leaf``:
     each row's leaf, an index into ``out``; ``w`` None: weight 1. A leaf without rows, or with
-    zero total weight, keeps its value in ``out``. A counting sort gathers each leaf's rows,
-    then a selection per leaf (``_weighted_select``) finds the quantile without sorting."""
+    zero total weight, keeps its value in ``out``. The caller passes the scratch arrays (``start``
+    n_leaves + 1 integers, ``total`` n_leaves, ``values`` and ``scratch`` n, ``weights`` and
+    ``scratch_w`` n, or empty when ``w`` is None), so nothing is allocated here.
+
+    A counting sort gathers each leaf's rows into ``values``; then per leaf a quickselect finds
+    the quantile without sorting: a median-of-three pivot, each step a branch-free three-way
+    partition into the other pair of arrays (ties go in one step), expected linear time. A
+    partition that branches on the comparisons mispredicts about one value in two: 13 ns a row
+    against 3.6 unweighted and 8.9 weighted, on t(3) samples of 1,000-10,000 rows. Once 16
+    values or fewer are left, or after ``MAX_PARTITIONS`` partitions (a bound on the worst
+    case), the rest is sorted by Shell's sort (gaps 1, 4, 13, 40, ...) and scanned. One function,
+    with no allocation and no call: each further compiled function or NumPy allocation added
+    0.03-0.3 s to a first fit's compile (``np.argsort`` 1.4 s)."""
     n = residual.shape[0]
     n_leaves = out.shape[0]
-    start = np.zeros(n_leaves + 1, np.int64)
-    total = np.zeros(n_leaves)
+    weighted = w is not None
+    start[:] = 0
+    total[:] = 0.0
     for i in range(n):
         start[leaf[i] + 1] += 1
-        total[leaf[i]] += 1.0 if w is None else w[i]
+        total[leaf[i]] += w[i] if weighted else 1.0
     for m in range(n_leaves):
         start[m + 1] += start[m]
-    values = np.empty(n)
-    weights = np.empty(0 if w is None else n)
-    scratch, scratch_w = np.empty(n), np.empty(weights.shape[0])
-    fill = start[:-1].copy()
-    for i in range(n):
-        t = fill[leaf[i]]
+    for i in range(n):  # counting sort; start[m] is leaf m's fill position until restored
+        t = start[leaf[i]]
         values[t] = residual[i]
-        if w is not None:
+        if weighted:
             weights[t] = w[i]
-        fill[leaf[i]] = t + 1
+        start[leaf[i]] = t + 1
+    for m in range(n_leaves - 1, 0, -1):
+        start[m] = start[m - 1]
+    start[0] = 0
     for m in prange(n_leaves):
-        a, b = start[m], start[m + 1]
-        if b == a or total[m] <= 0.0:
+        lo, hi = start[m], start[m + 1]
+        if hi == lo or total[m] <= 0.0:
             continue
-        out[m] = _weighted_select(values, weights, a, b, alpha * total[m] * (1.0 - 1e-12), scratch, scratch_w)
+        threshold = alpha * total[m] * (1.0 - 1e-12)
+        av, aw, bv, bw = values, weights, scratch, scratch_w
+        done = False
+        for _ in range(MAX_PARTITIONS):
+            if hi - lo <= 16:
+                break
+            x, y, z = av[lo], av[(lo + hi) // 2], av[hi - 1]
+            p = max(min(x, y), min(max(x, y), z))
+            # av[lo:hi] into bv[lo:hi]: below p from lo up, above it from hi down, equal ones
+            # dropped (each value written to both ends, the ends moved by the comparisons)
+            nl = lo
+            nh = hi - 1
+            below = 0.0
+            equal = 0.0
+            for i in range(lo, hi):
+                vi = av[i]
+                bv[nl] = vi
+                bv[nh] = vi
+                lt = np.int64(vi < p)
+                gt = np.int64(vi > p)
+                if weighted:
+                    wi = aw[i]
+                    bw[nl] = wi
+                    bw[nh] = wi
+                    below += wi * lt
+                    equal += wi * (1 - lt - gt)
+                nl += lt
+                nh -= gt
+            if not weighted:
+                below = float(nl - lo)
+                equal = float(nh + 1 - nl)
+            if below >= threshold:
+                hi = nl
+            elif below + equal >= threshold or nh + 1 == hi:  # (nothing above p: rounding of the sums)
+                out[m] = p
+                done = True
+                break
+            else:
+                threshold -= below + equal
+                lo = nh + 1
+            av, aw, bv, bw = bv, bw, av, aw
+        if done:
+            continue
+        gap = 1
+        while 3 * gap + 1 < hi - lo:
+            gap = 3 * gap + 1
+        while gap >= 1:
+            for i in range(lo + gap, hi):
+                x = av[i]
+                xw = aw[i] if weighted else 0.0
+                j = i
+                while j - gap >= lo and av[j - gap] > x:
+                    av[j] = av[j - gap]
+                    if weighted:
+                        aw[j] = aw[j - gap]
+                    j -= gap
+                av[j] = x
+                if weighted:
+                    aw[j] = xw
+            gap //= 3
+        out[m] = av[hi - 1]  # the last value when none reaches the threshold (rounding)
+        cum = 0.0
+        for t in range(lo, hi):
+            cum += aw[t] if weighted else 1.0
+            if cum >= threshold:
+                out[m] = av[t]
+                break
 
 
 @njit(forceinline=True)
@@ -532,8 +514,14 @@ def mean_abs_residual(y2, z2, w):
     return _run(loop("mean_abs_residual", z2.size), z2.size, (y2, z2, w), [])
 
 
-def leaf_quantiles(alpha, residual, w, leaf, out):
-    loop("leaf_quantiles", residual.shape[0])(float(alpha), residual, _none_if_empty(w), leaf, out)
+def leaf_quantiles(alpha, residual, w, leaf, out, **constants):
+    """See ``_leaf_quantiles``; ``constants``: compile-time globals (``MAX_PARTITIONS``) for the
+    tests."""
+    n, w = residual.shape[0], _none_if_empty(w)
+    m = n if w is not None else 0
+    scratch = (np.empty(out.shape[0] + 1, np.int64), np.empty(out.shape[0]), np.empty(n), np.empty(m))
+    f = loop("leaf_quantiles", n, **constants)
+    f(float(alpha), residual, w, leaf, out, *scratch, np.empty(n), np.empty(m))
 
 
 def _lookup_size(mid, rows):
