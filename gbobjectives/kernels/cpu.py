@@ -24,6 +24,7 @@ softmax loops. Outputs are written into preallocated arrays. The public function
 take the same arguments as their twins in ``cuda.py``.
 """
 
+import functools
 import hashlib
 import pathlib
 import threading
@@ -33,6 +34,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .elementary import inlined
 from .scalar import (
     ELEMENTWISE,
     FOCAL,
@@ -50,7 +52,7 @@ FIXED_PARAM = -1.0  # >= 0: the loss's first parameter (focal gamma) as a consta
 elem_value = elem_grad_hess = None
 
 
-@njit(forceinline=True)
+@inlined
 def _weight(w, cw, i, label):
     """Sample weight of row i (``w`` None: 1) times the class weight of its label (``cw`` None:
     none). A None argument is a type of its own, so its branch is compiled away."""
@@ -79,7 +81,7 @@ def _elementwise_value(params, y, z, w, cw, out):
         out[i] = elem_value(yi, np.float64(z[i]), param) * _weight(w, cw, i, yi)
 
 
-@njit(forceinline=True)
+@inlined
 def _softmax_block(y, z, w, cw, i0, zt, ex, tt, wv, cf):
     """The sums of rows i0 .. i0 + nb - 1 (nb = ``tt.size``), in passes over the block's rows
     one class at a time, each a loop that LLVM vectorises. The block is first copied transposed,
@@ -111,7 +113,7 @@ def _softmax_block(y, z, w, cw, i0, zt, ex, tt, wv, cf):
         cf[3, r] = zt[tt[r], r] - cf[0, r]
 
 
-@njit(forceinline=True)
+@inlined
 def _softmax_scratch(k):
     """zt, ex, ht, tt, wv, cf for one block of ROW_BLOCK rows (see ``_softmax_block``)."""
     return (
@@ -186,23 +188,24 @@ def _mean_abs_residual(y, z, w):
 MAX_PARTITIONS = 64  # quickselect's bound on partitions per leaf; what is left is then sorted
 
 
-def _leaf_quantiles(alpha, residual, w, leaf, out, start, total, values, weights, scratch, scratch_w):
+def _leaf_quantiles(alpha, residual, w, leaf, out, start, total, vbuf, wbuf):
     """Per leaf, the weighted alpha-quantile of its rows' residuals: the smallest residual whose
     cumulative weight (residuals ascending) reaches ``alpha`` times the leaf's total weight
     (``inverted_cdf``; a relative 1e-12 of slack absorbs the rounding of the sums). ``leaf``:
     each row's leaf, an index into ``out``; ``w`` None: weight 1. A leaf without rows, or with
     zero total weight, keeps its value in ``out``. The caller passes the scratch arrays (``start``
-    n_leaves + 1 integers, ``total`` n_leaves, ``values`` and ``scratch`` n, ``weights`` and
-    ``scratch_w`` n, or empty when ``w`` is None), so nothing is allocated here.
+    n_leaves + 1 integers, ``total`` n_leaves, ``vbuf`` (2, n) and ``wbuf`` (2, n), or (2, 0)
+    when ``w`` is None), so nothing is allocated here.
 
-    A counting sort gathers each leaf's rows into ``values``; then per leaf a quickselect finds
+    A counting sort gathers each leaf's rows into ``vbuf[0]``; then per leaf a quickselect finds
     the quantile without sorting: a median-of-three pivot, each step a branch-free three-way
-    partition into the other pair of arrays (ties go in one step), expected linear time. A
-    partition that branches on the comparisons mispredicts about one value in two: 13 ns a row
-    against 3.6 unweighted and 8.9 weighted, on t(3) samples of 1,000-10,000 rows. Once 16
-    values or fewer are left, or after ``MAX_PARTITIONS`` partitions (a bound on the worst
-    case), the rest is sorted by Shell's sort (gaps 1, 4, 13, 40, ...) and scanned. One function,
-    with no allocation and no call: each further compiled function or NumPy allocation added
+    partition from row ``a`` of the buffers into the other row (ties go in one step), expected
+    linear time. A partition that branches on the comparisons mispredicts about one value in
+    two: 13 ns a row against 3.6 unweighted and 8.9 weighted, on t(3) samples of 1,000-10,000
+    rows. Once 16 values or fewer are left, or after ``MAX_PARTITIONS`` partitions (a bound on
+    the worst case), the rest is sorted by Shell's sort (gaps 1, 4, 13, 40, ...) and scanned.
+    One function with no allocation, no call and no array variable reassigned (the buffers'
+    rows are swapped by an index): each further compiled function or NumPy allocation added
     0.03-0.3 s to a first fit's compile (``np.argsort`` 1.4 s)."""
     n = residual.shape[0]
     n_leaves = out.shape[0]
@@ -216,9 +219,9 @@ def _leaf_quantiles(alpha, residual, w, leaf, out, start, total, values, weights
         start[m + 1] += start[m]
     for i in range(n):  # counting sort; start[m] is leaf m's fill position until restored
         t = start[leaf[i]]
-        values[t] = residual[i]
+        vbuf[0, t] = residual[i]
         if weighted:
-            weights[t] = w[i]
+            wbuf[0, t] = w[i]
         start[leaf[i]] = t + 1
     for m in range(n_leaves - 1, 0, -1):
         start[m] = start[m - 1]
@@ -228,29 +231,29 @@ def _leaf_quantiles(alpha, residual, w, leaf, out, start, total, values, weights
         if hi == lo or total[m] <= 0.0:
             continue
         threshold = alpha * total[m] * (1.0 - 1e-12)
-        av, aw, bv, bw = values, weights, scratch, scratch_w
+        a = 0
         done = False
         for _ in range(MAX_PARTITIONS):
             if hi - lo <= 16:
                 break
-            x, y, z = av[lo], av[(lo + hi) // 2], av[hi - 1]
+            x, y, z = vbuf[a, lo], vbuf[a, (lo + hi) // 2], vbuf[a, hi - 1]
             p = max(min(x, y), min(max(x, y), z))
-            # av[lo:hi] into bv[lo:hi]: below p from lo up, above it from hi down, equal ones
-            # dropped (each value written to both ends, the ends moved by the comparisons)
+            # vbuf[a, lo:hi] into vbuf[1 - a, lo:hi]: below p from lo up, above it from hi down,
+            # equal ones dropped (each value written to both ends, the ends moved by the comparisons)
             nl = lo
             nh = hi - 1
             below = 0.0
             equal = 0.0
             for i in range(lo, hi):
-                vi = av[i]
-                bv[nl] = vi
-                bv[nh] = vi
+                vi = vbuf[a, i]
+                vbuf[1 - a, nl] = vi
+                vbuf[1 - a, nh] = vi
                 lt = np.int64(vi < p)
                 gt = np.int64(vi > p)
                 if weighted:
-                    wi = aw[i]
-                    bw[nl] = wi
-                    bw[nh] = wi
+                    wi = wbuf[a, i]
+                    wbuf[1 - a, nl] = wi
+                    wbuf[1 - a, nh] = wi
                     below += wi * lt
                     equal += wi * (1 - lt - gt)
                 nl += lt
@@ -267,7 +270,7 @@ def _leaf_quantiles(alpha, residual, w, leaf, out, start, total, values, weights
             else:
                 threshold -= below + equal
                 lo = nh + 1
-            av, aw, bv, bw = bv, bw, av, aw
+            a = 1 - a
         if done:
             continue
         gap = 1
@@ -275,28 +278,28 @@ def _leaf_quantiles(alpha, residual, w, leaf, out, start, total, values, weights
             gap = 3 * gap + 1
         while gap >= 1:
             for i in range(lo + gap, hi):
-                x = av[i]
-                xw = aw[i] if weighted else 0.0
+                x = vbuf[a, i]
+                xw = wbuf[a, i] if weighted else 0.0
                 j = i
-                while j - gap >= lo and av[j - gap] > x:
-                    av[j] = av[j - gap]
+                while j - gap >= lo and vbuf[a, j - gap] > x:
+                    vbuf[a, j] = vbuf[a, j - gap]
                     if weighted:
-                        aw[j] = aw[j - gap]
+                        wbuf[a, j] = wbuf[a, j - gap]
                     j -= gap
-                av[j] = x
+                vbuf[a, j] = x
                 if weighted:
-                    aw[j] = xw
+                    wbuf[a, j] = xw
             gap //= 3
-        out[m] = av[hi - 1]  # the last value when none reaches the threshold (rounding)
+        out[m] = vbuf[a, hi - 1]  # the last value when none reaches the threshold (rounding)
         cum = 0.0
         for t in range(lo, hi):
-            cum += aw[t] if weighted else 1.0
+            cum += wbuf[a, t] if weighted else 1.0
             if cum >= threshold:
-                out[m] = av[t]
+                out[m] = vbuf[a, t]
                 break
 
 
-@njit(forceinline=True)
+@inlined
 def _slot(mid, x):
     """The count of the ascending midpoints ``mid`` that are <= x: the index of the value
     nearest x among the ascending leaf values (halfway: the higher). A count rather than a
@@ -308,7 +311,7 @@ def _slot(mid, x):
     return c
 
 
-@njit(forceinline=True)
+@inlined
 def _off_leaf(v, x, score):
     """1 when a tree output ``x`` is farther from its leaf's value ``v`` than the rounding of
     the row's cached ``score`` allows (a relative 1e-12): a row of a leaf missing from the
@@ -459,6 +462,13 @@ def _f64(a):
     return None if a is None else np.ascontiguousarray(a, np.float64)
 
 
+@functools.lru_cache(maxsize=4)
+def _ones(n):
+    """n ones, made once per n (the loops only read them; writeable, so that the loops' type
+    for them is that of a caller's weights)."""
+    return np.ones(n)
+
+
 def _run(f, size, args, outs, weight=None):
     """``f(*args, *outs)``; below ``ONE_SIGNATURE_MAX_ELEMENTS`` elements with every array (labels
     and weights included) as float64 and C-ordered, ``outs`` through float64 scratch when they are not, and the sample
@@ -467,7 +477,7 @@ def _run(f, size, args, outs, weight=None):
         return f(*args, *outs)
     args = [_f64(a) if isinstance(a, np.ndarray) else a for a in args]
     if weight is not None and (args[weight] is None or args[weight].shape[0] == 0):
-        args[weight] = np.ones(args[weight - 1].shape[0])  # as many as the margins' rows
+        args[weight] = _ones(args[weight - 1].shape[0])  # as many as the margins' rows
     scratch = [_f64(o) if o.dtype == np.float64 else np.empty(o.shape) for o in outs]
     result = f(*args, *scratch)
     for o, s in zip(outs, scratch, strict=True):
@@ -519,9 +529,8 @@ def leaf_quantiles(alpha, residual, w, leaf, out, **constants):
     tests."""
     n, w = residual.shape[0], _none_if_empty(w)
     m = n if w is not None else 0
-    scratch = (np.empty(out.shape[0] + 1, np.int64), np.empty(out.shape[0]), np.empty(n), np.empty(m))
-    f = loop("leaf_quantiles", n, **constants)
-    f(float(alpha), residual, w, leaf, out, *scratch, np.empty(n), np.empty(m))
+    scratch = (np.empty(out.shape[0] + 1, np.int64), np.empty(out.shape[0]), np.empty((2, n)), np.empty((2, m)))
+    loop("leaf_quantiles", n, **constants)(float(alpha), residual, w, leaf, out, *scratch)
 
 
 def _lookup_size(mid, rows):

@@ -8,7 +8,7 @@ All arithmetic is done in float64 whatever the input dtype (``np.float64(x)``: i
 come from ``elementary.py`` (arithmetic only, so the CPU loops vectorise; ``cuda.py`` puts the
 libm functions in their place); ``math.*`` elsewhere (``softmax_row_sums``, the GPU's row).
 
-Every function is inlined into its caller (``forceinline``), so constant arguments (the loss
+Every function is inlined into its caller (``elementary.inlined``), so constant arguments (the loss
 kind, the curvature mode, a focal gamma of 0, 1 or 2) fold away and the CPU loops vectorise.
 
 Notation: ``z`` raw margin, ``y`` label, ``r = z - y``.
@@ -19,9 +19,8 @@ and the curvature chosen by ``hmode``; the loops multiply by sample and class we
 import math
 
 import numpy as np
-from numba import njit
 
-from .elementary import exp, expm1, log1p_unit, log_ge1
+from .elementary import exp, expm1, inlined, log1p_unit, log_ge1
 
 # ---- loss kinds understood by the element-wise loops ----------------------------------------
 HUBER = 0
@@ -43,7 +42,7 @@ LOG2 = math.log(2.0)
 
 
 # ---- Huber -----------------------------------------------------------------------------------
-@njit(forceinline=True)
+@inlined
 def huber_value(r, delta):
     a = abs(r)
     if a <= delta:
@@ -51,7 +50,7 @@ def huber_value(r, delta):
     return delta * (a - 0.5 * delta)
 
 
-@njit(forceinline=True)
+@inlined
 def huber_grad_hess(r, delta, hmode):
     a = abs(r)
     g = max(-delta, min(delta, r))
@@ -65,14 +64,14 @@ def huber_grad_hess(r, delta, hmode):
 
 
 # ---- pseudo-Huber ----------------------------------------------------------------------------
-@njit(forceinline=True)
+@inlined
 def _hypot1(x):
     """sqrt(1 + x^2) without overflow; a hardware sqrt (libm's hypot costs ~15 ns a call)."""
     a = abs(x)
     return math.sqrt(1.0 + a * a) if a < 1e150 else a
 
 
-@njit(forceinline=True)
+@inlined
 def pseudo_huber_value(r, delta):
     x = r / delta
     s = _hypot1(x)
@@ -80,7 +79,7 @@ def pseudo_huber_value(r, delta):
     return delta * delta * x * (x / (s + 1.0))
 
 
-@njit(forceinline=True)
+@inlined
 def pseudo_huber_grad_hess(r, delta, hmode):
     x = r / delta
     s = _hypot1(x)
@@ -95,7 +94,7 @@ def pseudo_huber_grad_hess(r, delta, hmode):
 
 
 # ---- log-cosh --------------------------------------------------------------------------------
-@njit(forceinline=True)
+@inlined
 def logcosh_value(r, scale):
     x = abs(r / scale)
     if x < 1.0:  # cosh x - 1 = expm1(x)^2 / (2 (1 + expm1(x))): no cancellation near 0
@@ -104,7 +103,7 @@ def logcosh_value(r, scale):
     return scale * scale * (x + log1p_unit(exp(-2.0 * x)) - LOG2)
 
 
-@njit(forceinline=True)
+@inlined
 def logcosh_grad_hess(r, scale, hmode):
     x = r / scale
     ax = abs(x)
@@ -122,19 +121,19 @@ def logcosh_grad_hess(r, scale, hmode):
 
 
 # ---- redescending losses (x = r / c, c the loss's scale; H_MAJORIZER: the IRLS weight psi(x)/x) --
-@njit(forceinline=True)
+@inlined
 def _log1p_any(t):
     """log(1 + t) for t >= 0 (inf for inf)."""
     return log1p_unit(t) if t <= 1.0 else log_ge1(1.0 + t)
 
 
-@njit(forceinline=True)
+@inlined
 def cauchy_value(r, c):
     x = r / c
     return 0.5 * c * c * _log1p_any(x * x)
 
 
-@njit(forceinline=True)
+@inlined
 def cauchy_grad_hess(r, c, hmode):
     x = r / c
     x2 = x * x
@@ -149,7 +148,7 @@ def cauchy_grad_hess(r, c, hmode):
     return g, h
 
 
-@njit(forceinline=True)
+@inlined
 def tukey_value(r, c):
     x = r / c
     if abs(x) >= 1.0:
@@ -159,7 +158,7 @@ def tukey_value(r, c):
     return c * c / 6.0 * (x * x) * (1.0 + u + u * u)
 
 
-@njit(forceinline=True)
+@inlined
 def tukey_grad_hess(r, c, hmode):
     x = r / c
     inside = abs(x) < 1.0
@@ -174,13 +173,13 @@ def tukey_grad_hess(r, c, hmode):
     return g, h
 
 
-@njit(forceinline=True)
+@inlined
 def welsch_value(r, c):
     x = r / c
     return -0.5 * c * c * expm1(-(x * x))
 
 
-@njit(forceinline=True)
+@inlined
 def welsch_grad_hess(r, c, hmode):
     x = r / c
     x2 = x * x
@@ -196,13 +195,13 @@ def welsch_grad_hess(r, c, hmode):
 
 
 # ---- quantile (pinball) ----------------------------------------------------------------------
-@njit(forceinline=True)
+@inlined
 def quantile_value(r, alpha):
     u = -r
     return alpha * u if u > 0.0 else (alpha - 1.0) * u
 
 
-@njit(forceinline=True)
+@inlined
 def quantile_grad_hess(r, alpha, scale, eps, hmode):
     """Majorizer: ``scale * (g, 1 / (2 (|r| + eps)))``: a common factor leaves every Newton
     step -G/H unchanged and makes the curvature O(1) for residuals of size ``scale``."""
@@ -219,7 +218,7 @@ def quantile_grad_hess(r, alpha, scale, eps, hmode):
 
 
 # ---- binary focal (cross-entropy when gamma == 0) ---------------------------------------------
-@njit(forceinline=True)
+@inlined
 def _focal_probs(y, z):
     """Sign s, signed margin m = s z, e = exp(-|m|) and the stable p_t = 1/(1+e) or e/(1+e),
     q = 1 - p_t: one exp."""
@@ -232,21 +231,21 @@ def _focal_probs(y, z):
     return s, m, e, e * inv, inv
 
 
-@njit(forceinline=True)
+@inlined
 def _log_p_t(m, e):
     """log p_t from the same e: -log1p(e) or m - log1p(e) (one log1p)."""
     l1p = log1p_unit(e)
     return -l1p if m >= 0.0 else m - l1p
 
 
-@njit(forceinline=True)
+@inlined
 def _focal_terms(y, z):
     """s, p_t, q = 1 - p_t and log p_t, from one exp and one log1p."""
     s, m, e, p_t, q = _focal_probs(y, z)
     return s, p_t, q, _log_p_t(m, e)
 
 
-@njit(forceinline=True)
+@inlined
 def _power(q, gamma):
     """q ** gamma with the common focal exponents as products (pow is two transcendental calls)."""
     if gamma == 0.0:
@@ -258,7 +257,7 @@ def _power(q, gamma):
     return q**gamma
 
 
-@njit(forceinline=True)
+@inlined
 def focal_value(y, z, gamma):
     s, p_t, q, logp = _focal_terms(y, z)
     if gamma == 0.0:
@@ -266,7 +265,7 @@ def focal_value(y, z, gamma):
     return -_power(q, gamma) * logp
 
 
-@njit(forceinline=True)
+@inlined
 def focal_grad_hess(y, z, gamma, hmode):
     if gamma == 0.0:  # cross-entropy: g = -s q, h = p_t q (floored == exact); no log needed
         s, m, e, p_t, q = _focal_probs(y, z)
@@ -285,7 +284,7 @@ def focal_grad_hess(y, z, gamma, hmode):
 
 
 # ---- labels and weights, as every loop reads them ---------------------------------------------
-@njit(forceinline=True)
+@inlined
 def element_label_weight(y, w, cw, i, j):
     """Label of element (i, j) (``y`` is (n, 1) or (n, k)) and its weight: the sample weight
     (``w`` empty: 1) times the class weight of the label (``cw`` empty: none)."""
@@ -296,7 +295,7 @@ def element_label_weight(y, w, cw, i, j):
     return yij, wij
 
 
-@njit(forceinline=True)
+@inlined
 def row_class_weight(y, w, cw, i):
     """Class id of row i and its weight (sample weight times class weight)."""
     t = int(y[i])
@@ -314,82 +313,82 @@ def row_class_weight(y, w, cw, i):
 # that kind's pair in place of ``elem_value`` / ``elem_grad_hess`` (``ELEMENTWISE``), so a fit
 # types and compiles only the math of its own loss; the GPU kernels take the kind at run time
 # (``elem_value`` / ``elem_grad_hess`` below).
-@njit(forceinline=True)
+@inlined
 def huber_elem_value(y, z, param):
     return huber_value(z - y, param)
 
 
-@njit(forceinline=True)
+@inlined
 def huber_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return huber_grad_hess(z - y, param, hmode)
 
 
-@njit(forceinline=True)
+@inlined
 def pseudo_huber_elem_value(y, z, param):
     return pseudo_huber_value(z - y, param)
 
 
-@njit(forceinline=True)
+@inlined
 def pseudo_huber_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return pseudo_huber_grad_hess(z - y, param, hmode)
 
 
-@njit(forceinline=True)
+@inlined
 def logcosh_elem_value(y, z, param):
     return logcosh_value(z - y, param)
 
 
-@njit(forceinline=True)
+@inlined
 def logcosh_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return logcosh_grad_hess(z - y, param, hmode)
 
 
-@njit(forceinline=True)
+@inlined
 def cauchy_elem_value(y, z, param):
     return cauchy_value(z - y, param)
 
 
-@njit(forceinline=True)
+@inlined
 def cauchy_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return cauchy_grad_hess(z - y, param, hmode)
 
 
-@njit(forceinline=True)
+@inlined
 def tukey_elem_value(y, z, param):
     return tukey_value(z - y, param)
 
 
-@njit(forceinline=True)
+@inlined
 def tukey_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return tukey_grad_hess(z - y, param, hmode)
 
 
-@njit(forceinline=True)
+@inlined
 def welsch_elem_value(y, z, param):
     return welsch_value(z - y, param)
 
 
-@njit(forceinline=True)
+@inlined
 def welsch_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return welsch_grad_hess(z - y, param, hmode)
 
 
-@njit(forceinline=True)
+@inlined
 def quantile_elem_value(y, z, param):
     return quantile_value(z - y, param)
 
 
-@njit(forceinline=True)
+@inlined
 def quantile_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return quantile_grad_hess(z - y, param, q_scale, q_eps, hmode)
 
 
-@njit(forceinline=True)
+@inlined
 def focal_elem_value(y, z, param):
     return focal_value(y, z, param)
 
 
-@njit(forceinline=True)
+@inlined
 def focal_elem_grad_hess(hmode, y, z, param, q_scale, q_eps):
     return focal_grad_hess(y, z, param, hmode)
 
@@ -406,7 +405,7 @@ ELEMENTWISE = {  # kind -> (value, grad_hess) of one element, as above
 }
 
 
-@njit(forceinline=True)
+@inlined
 def elem_value(kind, y, z, param):
     """The value of one element of the loss ``kind`` chosen at run time (the GPU kernels)."""
     if kind == HUBER:
@@ -426,7 +425,7 @@ def elem_value(kind, y, z, param):
     return quantile_elem_value(y, z, param)
 
 
-@njit(forceinline=True)
+@inlined
 def elem_grad_hess(kind, hmode, y, z, param, q_scale, q_eps):
     """(grad, hess) of one element of the loss ``kind`` chosen at run time (the GPU kernels)."""
     if kind == HUBER:
@@ -452,7 +451,7 @@ def elem_grad_hess(kind, hmode, y, z, param, q_scale, q_eps):
 # 1. the row's sums: zmax, s_oth = sum_{j != t} exp(z_j - zmax), e_t = exp(zt), zt = z_t - zmax;
 # 2. ``softmax_focal_coefs``: everything the row's classes share, from those three numbers;
 # 3. ``softmax_focal_elem``: each class's gradient and curvature from its p_j and the row's.
-@njit(forceinline=True)
+@inlined
 def softmax_row_sums(z, i, t):
     """(zmax, s_oth, e_t, zt = z_t - zmax) of row i, true class t, one row at a time (the GPU
     kernels; libm exp). The other classes' mass is summed, never taken as 1 - p_t."""
@@ -468,7 +467,7 @@ def softmax_row_sums(z, i, t):
     return zmax, s_oth, math.exp(zt), zt
 
 
-@njit(forceinline=True)
+@inlined
 def softmax_logp_q(s_oth, e_t, zt):
     """(s_all, p_t, q = 1 - p_t, log p_t) from the row's sums and zt = z_t - zmax. log p_t from
     log1p when p_t > 1/2; s_all >= 1 (the largest exp is 1), so ``log_ge1`` applies."""
@@ -478,7 +477,7 @@ def softmax_logp_q(s_oth, e_t, zt):
     return s_all, e_t / s_all, s_oth / s_all, logp
 
 
-@njit(forceinline=True)
+@inlined
 def softmax_focal_value(s_oth, e_t, zt, gamma):
     """Unweighted focal loss of a row, -(1 - p_t)**gamma log p_t, from its sums."""
     s_all, p_t, q, logp = softmax_logp_q(s_oth, e_t, zt)
@@ -487,7 +486,7 @@ def softmax_focal_value(s_oth, e_t, zt, gamma):
     return -_power(q, gamma) * logp
 
 
-@njit(forceinline=True)
+@inlined
 def softmax_focal_coefs(s_oth, e_t, zt, gamma):
     """What every class of a row needs for its gradient and curvature, from the row's sums:
     ``(s_all, q, p_t, f, c2, qg, q_div)`` for ``softmax_focal_elem``; q_div is q, or 1 where q = 0
@@ -513,7 +512,7 @@ def softmax_focal_coefs(s_oth, e_t, zt, gamma):
     return s_all, q, p_t, f, c2, qg, qs
 
 
-@njit(forceinline=True)
+@inlined
 def softmax_focal_elem(p_j, is_t, q, p_t, f, c2, qg, q_div, hmode):
     """(grad, diagonal curvature) of class j, unweighted, from its probability ``p_j``, whether
     it is the true class, and the row's ``softmax_focal_coefs``; ``hmode`` H_EXACT or H_FLOORED.
