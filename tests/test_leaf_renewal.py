@@ -275,27 +275,28 @@ def test_leaf_quantile_selection_on_ordered_and_tied_residuals(pattern):
                 assert got == want, (n, alpha, weight is None)
 
 
-def test_selection_fallback_sort_is_a_sort():
-    """What quickselect sorts at the end (its last 16 values or fewer, or whatever is left after
-    its bound of partitions) is put in order with each value's weight beside it: with the bound
-    at 0 partitions every leaf is sorted whole, and each leaf's quantile is still np.quantile's."""
+def test_selection_fallback_pivots():
+    """The pivots quickselect takes after its median-of-three ones (Weyl-sequence positions):
+    with no median-of-three step at all, every leaf's quantile is still np.quantile's, on the
+    orders that defeat naive pivots and with ties, unweighted and weighted."""
     from gbobjectives.kernels import cpu
 
     rng = np.random.default_rng(5)
     for n in (1, 2, 5, 16, 17, 100, 3000):
-        residual = np.round(rng.standard_t(2, n), 1)  # with ties
-        leaf = rng.integers(0, 3, n).astype(np.intp)
-        for weight in (None, rng.uniform(0.1, 2.0, n)):
-            for alpha in (0.05, 0.5, 0.97):
-                out = np.full(3, np.nan)
-                cpu.leaf_quantiles(alpha, residual, weight, leaf, out, MAX_PARTITIONS=0)
-                for m in range(3):
-                    rows = leaf == m
-                    want = np.nan
-                    if rows.any():
-                        w_m = None if weight is None else weight[rows]
-                        want = np.quantile(residual[rows], alpha, weights=w_m, method="inverted_cdf")
-                    np.testing.assert_equal(out[m], want)
+        base = np.arange(n, dtype=np.float64)
+        for residual in (base, np.minimum(base, n - 1 - base), (base % 2) * 3.0, np.round(rng.standard_t(2, n), 1)):
+            leaf = rng.integers(0, 3, n).astype(np.intp)
+            for weight in (None, rng.uniform(0.1, 2.0, n)):
+                for alpha in (0.05, 0.5, 0.97):
+                    out = np.full(3, np.nan)
+                    cpu.leaf_quantiles(alpha, residual, weight, leaf, out, MAX_PARTITIONS=0)
+                    for m in range(3):
+                        rows = leaf == m
+                        want = np.nan
+                        if rows.any():
+                            w_m = None if weight is None else weight[rows]
+                            want = np.quantile(residual[rows], alpha, weights=w_m, method="inverted_cdf")
+                        np.testing.assert_allclose(out[m], want, rtol=0, atol=0)  # NaN: no rows
 
 
 @pytest.mark.parametrize("weighted", [False, True])
