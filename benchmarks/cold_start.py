@@ -11,8 +11,8 @@ same way. Writes benchmarks/results/cold_start.md.
 
 ``--fits``: the first ``fit`` of each estimator at its defaults instead (5,000 x 10 generated
 rows), in a fresh process with an empty cache, then with the cache that fit left, beside the
-closest native estimator's first fit in a fresh process. "import" there includes scikit-learn,
-XGBoost and LightGBM. Writes benchmarks/results/cold_start_fits.md.
+closest native estimator's first fit in a fresh process; the import of scikit-learn, XGBoost and
+LightGBM apart from ``import gbobjectives``. Writes benchmarks/results/cold_start_fits.md.
 """
 
 import json
@@ -20,6 +20,8 @@ import os
 import subprocess
 import sys
 import tempfile
+
+import numpy as np
 
 from ._report import parser_for, save
 
@@ -31,7 +33,7 @@ t_first = time.perf_counter() - t1
 t2 = time.perf_counter()
 call()
 t_second = time.perf_counter() - t2
-print(json.dumps({"import": t_import, "first": t_first, "second": t_second}))
+print(json.dumps({"import": t_import, "first": t_first, "second": t_second, "libs": globals().get("t_libs")}))
 """
 CHILD = (
     r"""
@@ -87,6 +89,8 @@ FIT_CHILD = (
 import json, sys, time
 t0 = time.perf_counter()
 import lightgbm, numpy as np, sklearn, xgboost
+t_libs = time.perf_counter() - t0
+t0 = time.perf_counter()
 import gbobjectives as gb
 t_import = time.perf_counter() - t0
 estimator, backend, native = sys.argv[1], sys.argv[2], sys.argv[3] == "native"
@@ -165,27 +169,36 @@ NATIVES = {
 }
 
 
-def run_fits(estimators, backends):
+def _median(values):
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def run_fits(estimators, backends, repeats):
     lines = [
         "Fresh process per cell; each estimator at its defaults on 5,000 x 10 generated rows (a t(3) "
-        "noisy target; its sign above 1.5 for GBClassifier). 'import': scikit-learn, XGBoost, LightGBM "
-        "and gbobjectives. 'empty cache': a new Numba cache directory (a new install, container or "
-        "worker); 'warm': a new process with the cache the first one left. The native: the closest "
-        "booster estimator(s) at their defaults, first fit in a fresh process (for the quantile "
-        "regressor one model per level, 0.05 / 0.5 / 0.95). Command: `python -m benchmarks.cold_start --fits`.",
+        "noisy target; its sign above 1.5 for GBClassifier). 'libraries': importing scikit-learn, XGBoost "
+        "and LightGBM, which the natives need too; 'import': `import gbobjectives` after them. "
+        "'empty cache': a new Numba cache directory (a new install, container or worker); 'warm': a new "
+        "process with the cache the first one left. The native: the closest booster estimator(s) at "
+        "their defaults, first fit in a fresh process (for the quantile regressor one model per level, "
+        f"0.05 / 0.5 / 0.95). Each figure the median of {repeats} runs (each with a new cache). "
+        "Command: `python -m benchmarks.cold_start --fits`.",
         "",
-        "| estimator | backend | import (s) | first fit, empty cache (s) | first fit, warm cache (s) "
+        "| estimator | backend | libraries (s) | import (s) | first fit, empty cache (s) | first fit, warm cache (s) "
         "| empty - warm (s) | import + empty (s) | native | native fit (s) | warm / native |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for estimator in estimators:
         for backend in backends:
-            with tempfile.TemporaryDirectory() as cache:
-                empty = fit_child(estimator, backend, cache)
-                warm = fit_child(estimator, backend, cache)
-                native = fit_child(estimator, backend, cache, native=True)
+            runs = []
+            for _ in range(repeats):  # each a new cache: empty, warm, then the native
+                with tempfile.TemporaryDirectory() as cache:
+                    runs.append([fit_child(estimator, backend, cache, native=flag) for flag in (False, False, True)])
+            empty, warm, native = ({key: _median(r[i][key] for r in runs) for key in runs[0][i]} for i in range(3))
             lines.append(
-                f"| {estimator} | {backend} | {warm['import']:.2f} | {empty['first']:.2f} | {warm['first']:.2f} "
+                f"| {estimator} | {backend} | {warm['libs']:.2f} | {warm['import']:.2f} | {empty['first']:.2f} "
+                f"| {warm['first']:.2f} "
                 f"| {empty['first'] - warm['first']:.2f} | {empty['import'] + empty['first']:.2f} "
                 f"| {NATIVES[estimator, backend]} | {native['first']:.2f} | {warm['first'] / native['first']:.1f}x |"
             )
@@ -229,10 +242,11 @@ def table(rows):
 def main(argv=None):
     parser = parser_for(__doc__, "two losses, small inputs only (CI)")
     parser.add_argument("--fits", action="store_true", help="the first fit of each estimator instead")
+    parser.add_argument("--repeats", type=int, default=3, help="--fits: runs per cell, each column's median")
     args = parser.parse_args(argv)
     if args.fits:
         estimators, backends = (ESTIMATORS[:1], ["xgboost"]) if args.smoke else (ESTIMATORS, ["xgboost", "lightgbm"])
-        text = run_fits(estimators, backends)
+        text = run_fits(estimators, backends, 1 if args.smoke else args.repeats)
         print(text)
         save("cold_start_fits", args.smoke, "Cold start: the first fit of each estimator", text)
         return

@@ -18,6 +18,10 @@ depends on the element alone, so LLVM turns the loop into AVX code (with the ari
 and log1p of ``elementary.py``); a loop-invariant branch on a runtime parameter or weight would
 keep it scalar. Measured by ``benchmarks/kernels.py``.
 
+Below ``ONE_SIGNATURE_MAX_ELEMENTS`` elements the public functions pass the loops float64,
+C-ordered copies (see ``_run``), so that a small fit compiles each loop once, not once per
+dtype its callers use; above it they pass the callers' arrays as they are.
+
 Shapes: ``z`` is 2-D ``(n, k)`` (a 1-D margin is passed as an ``(n, 1)`` view), in any memory
 order; ``y`` is ``(n, 1)`` or ``(n, k)`` for the element-wise loops and ``(n,)`` class ids for the
 softmax loops. Outputs are written into preallocated arrays. The public functions at the end
