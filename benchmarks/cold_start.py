@@ -248,12 +248,12 @@ def main(argv=None):
         estimators, backends = (ESTIMATORS[:1], ["xgboost"]) if args.smoke else (ESTIMATORS, ["xgboost", "lightgbm"])
         text = run_fits(estimators, backends, 1 if args.smoke else args.repeats)
         print(text)
-        save("cold_start_fits", args.smoke, "Cold start: the first fit of each estimator", text)
+        save("cold_start_fits", args.smoke, "Cold start: the first fit of each estimator", text, tag=args.tag)
         return
     losses, sizes = (LOSSES[:2] + LOSSES[5:7], [1000]) if args.smoke else (LOSSES, [1000, 200_000])
     text = table(run(losses, sizes))
     print(text)
-    save("cold_start", args.smoke, "Cold start: import and first call", text)
+    save("cold_start", args.smoke, "Cold start: import and first call", text, tag=args.tag)
 
 
 if __name__ == "__main__":
