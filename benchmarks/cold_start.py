@@ -170,8 +170,7 @@ NATIVES = {
 
 
 def _median(values):
-    values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
+    return float(np.median(list(values)))
 
 
 def run_fits(estimators, backends, repeats):

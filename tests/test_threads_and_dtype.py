@@ -248,7 +248,7 @@ def test_reused_outputs_train_the_same_model(lib):
 
 
 def test_a_small_fit_compiles_each_loop_once():
-    """A fit on small data gives each loop it calls one signature, whatever dtypes its start
+    """A fit at the defaults on small data gives each loop it calls one signature, whatever dtypes its start
     (float64, integer class counts as weights) and its booster (float32 labels and margins,
     strided quantile columns) pass: each loop is compiled, or loaded from the cache, once."""
     code = (
@@ -258,11 +258,11 @@ def test_a_small_fit_compiles_each_loop_once():
         "rng = np.random.default_rng(0)\n"
         "X = rng.normal(size=(300, 4)); y = X[:, 0] + rng.standard_t(3, 300)\n"
         "for backend in ('xgboost', 'lightgbm'):\n"
-        "    gb.GBRegressor(backend=backend, n_estimators=5).fit(X, y)\n"
-        "    gb.GBClassifier(backend=backend, n_estimators=5).fit(X, y > 1)\n"
+        "    gb.GBRegressor(backend=backend).fit(X, y)\n"
+        "    gb.GBClassifier(backend=backend).fit(X, y > 1)\n"
         "    three = np.digitize(y, [-1, 1])\n"
-        "    gb.GBClassifier('focal', backend=backend, n_estimators=5, class_weight='balanced').fit(X, three)\n"
-        "    gb.GBQuantileRegressor(backend=backend, n_estimators=5).fit(X, y)\n"
+        "    gb.GBClassifier('focal', backend=backend, class_weight='balanced').fit(X, three)\n"
+        "    gb.GBQuantileRegressor(backend=backend).fit(X, y)\n"
         "loops = {**cpu.SERIAL, **{('parallel',) + k: f for k, f in cpu.PARALLEL.items()}}\n"
         "many = {k: [str(s) for s in f.signatures] for k, f in loops.items() if len(f.signatures) > 1}\n"
         "assert len(loops) >= 4 and not many, many\n"

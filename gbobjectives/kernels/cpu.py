@@ -452,9 +452,10 @@ def _ones(n):
 
 
 def _run(f, size, args, outs, weight=None):
-    """``f(*args, *outs)``; below ``ONE_SIGNATURE_MAX_ELEMENTS`` elements with every array (labels
-    and weights included) as float64 and C-ordered, ``outs`` through float64 scratch when they are not, and the sample
-    weight ``args[weight]`` (an index, or None) as ones where it is None or empty."""
+    """``f(*args, *outs)``; below ``ONE_SIGNATURE_MAX_ELEMENTS`` elements with every array of
+    ``args`` (labels and weights included) as float64 and C-ordered, ``outs`` through float64
+    scratch where they are not, and the sample weight ``args[weight]`` (an index, or None; the
+    margins come just before it) as ones where it is None or empty."""
     if size >= ONE_SIGNATURE_MAX_ELEMENTS:
         return f(*args, *outs)
     args = [_f64(a) if isinstance(a, np.ndarray) else a for a in args]
