@@ -44,7 +44,7 @@ _ATANH = tuple(1.0 / (2 * n + 1) for n in range(12))
 # compiled without the wrappers that let Python or C call a function (only compiled code calls
 # these). Each helper is still compiled once on its own before it is inlined; without the
 # wrappers that compile is about a third shorter (focal's element-wise loop on an empty cache:
-# 0.54-0.74 s against 0.82-1.22 s, four runs each, ``benchmarks/cold_start.py``). The two
+# 0.54-0.74 s against 0.82-1.22 s, four fresh processes each, timed directly). The two
 # wrapper options are Numba's target options (its type stubs list only the public ones).
 _HELPER_OPTIONS: dict[str, Any] = {"forceinline": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 inlined = njit(**_HELPER_OPTIONS)
